@@ -1,0 +1,45 @@
+# Shared by the project's scripts: find or install PostgreSQL's server binaries.
+# Sourced, not run.
+
+die() { echo "error: $*" >&2; exit 1; }
+
+# Sets PG_BIN to a directory holding initdb, pg_ctl and postgres; installs Debian's postgresql
+# package when missing and we are root; otherwise stops with what to install.
+ensure_postgres() {
+  local d
+  for d in $(echo "$PATH" | tr ':' ' ') $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ]; then PG_BIN=$(dirname "$(readlink -f "$d/initdb")"); return 0; fi
+  done
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "PostgreSQL server binaries not found: installing Debian's postgresql package..." >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null ||
+      die "apt-get install postgresql failed; install PostgreSQL 13+ server binaries and run again"
+    # Debian's package starts a cluster of its own on 5432; we never use it.
+    for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+      if [ -x "$d/initdb" ]; then PG_BIN=$(dirname "$(readlink -f "$d/initdb")"); return 0; fi
+    done
+  fi
+  die "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found in PATH or /usr/lib/postgresql/*/bin; install them: apt-get install postgresql"
+}
+
+ensure_cargo() {
+  command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolchain (https://rustup.rs) and run again"
+}
+
+# Starts a throwaway cluster in $1 (created), sets PG_PORT; runs as 'postgres'/'nobody' when root.
+start_throwaway_postgres() {
+  local root="$1" run=()
+  mkdir -p "$root"
+  if [ "$(id -u)" = 0 ]; then
+    local who=postgres; id -u postgres >/dev/null 2>&1 || who=nobody
+    chown -R "$who" "$root"; run=(runuser -u "$who" --)
+  fi
+  "${run[@]}" "$PG_BIN/initdb" -D "$root/data" -U postgres --auth=trust -E UTF8 --locale=C --no-sync >/dev/null ||
+    die "initdb failed"
+  PG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 55432)
+  "${run[@]}" "$PG_BIN/pg_ctl" -D "$root/data" -l "$root/postgres.log" -w -t 60 \
+    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off" start >/dev/null ||
+    die "PostgreSQL did not start; see $root/postgres.log"
+  PG_STOP=("${run[@]}" "$PG_BIN/pg_ctl" -D "$root/data" -m immediate stop)
+}

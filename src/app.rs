@@ -1,0 +1,120 @@
+//! Builds the state and the router, runs the server, and shuts everything down in order.
+
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Instant;
+
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::auth::SessionValidator;
+use crate::config::Settings;
+use crate::http::metrics::Metrics;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Shared by every request; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub settings: Settings,
+    pub db: PgPool,
+    pub metrics: Metrics,
+    pub sessions: SessionValidator,
+    pub started_at: Instant,
+    /// Names this process in job slots and outbox claims.
+    pub instance_id: String,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(settings: Settings, db: PgPool) -> Self {
+        let sessions = SessionValidator::new(&settings);
+        let instance_id = format!(
+            "{}-{}-{}",
+            hostname(),
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        AppState(Arc::new(Inner {
+            settings,
+            db,
+            metrics: Metrics::default(),
+            sessions,
+            started_at: Instant::now(),
+            instance_id,
+        }))
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "host".into())
+}
+
+/// A bound server, not yet running: tests bind port 0 and read the address.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Server {
+    pub async fn bind(state: AppState) -> anyhow::Result<Self> {
+        let addr = SocketAddr::new(state.settings.host, state.settings.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+        Ok(Server { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` turns true, then stops accepting, finishes in-flight requests and
+    /// closes the pool.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+        let Server { listener, state } = self;
+        tracing::info!(addr = %listener.local_addr()?, version = VERSION, instance = %state.instance_id, "payout service listening");
+        let app = crate::http::router(state.clone());
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+                tracing::info!("shutting down: no new connections, finishing in-flight requests");
+            })
+            .await?;
+        state.db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// A channel that turns true on SIGTERM or SIGINT.
+pub fn shutdown_on_signals() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => tracing::info!(signal = "SIGINT", "signal received"),
+            _ = term.recv() => tracing::info!(signal = "SIGTERM", "signal received"),
+        }
+        let _ = tx.send(true);
+    });
+    rx
+}

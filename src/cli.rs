@@ -1,0 +1,184 @@
+//! The `payout-service` command line: serve (default) | migrate | dev | run-job | reencrypt | check-config.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::{self, AppState, Server};
+use crate::config::{ConfigError, LogFormat, Purpose, Settings};
+use crate::{db, dev, telemetry};
+
+#[derive(Parser)]
+#[command(name = "payout-service", version, about = "Tenure payout service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default); applies pending migrations first unless RUN_MIGRATIONS=false.
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Start with a private database and demo data, print curl commands, and serve.
+    Dev {
+        /// Drop the dev database and seed it anew.
+        #[arg(long)]
+        reset: bool,
+    },
+    /// Run one scheduled job now: eligibility-check | membership-removal.
+    RunJob { name: String },
+    /// Re-encrypt every bank detail and TIN under the current ENCRYPTION_KEY.
+    Reencrypt,
+    /// Validate the configuration, print every problem, and exit non-zero if there is one.
+    CheckConfig,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("payout-service: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve().await,
+            Command::Migrate => migrate().await,
+            Command::Dev { reset } => run_dev(reset).await,
+            Command::CheckConfig => check_config(),
+            Command::RunJob { name } => not_yet(&format!("run-job {name}"), "the scheduler issue (#7)"),
+            Command::Reencrypt => not_yet("reencrypt", "the payments issue (#6)"),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!(error.message = %format!("{e:#}"), "fatal");
+            eprintln!("payout-service: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn settings_or_report(purpose: Purpose) -> Result<Settings, ExitCode> {
+    Settings::from_env(purpose).map_err(|e: ConfigError| {
+        eprintln!("payout-service: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn not_yet(what: &str, issue: &str) -> anyhow::Result<ExitCode> {
+    eprintln!("payout-service: `{what}` is not yet available; it arrives with {issue}");
+    Ok(ExitCode::from(2))
+}
+
+fn check_config() -> anyhow::Result<ExitCode> {
+    match Settings::from_env(Purpose::Serve) {
+        Ok(s) => {
+            println!("configuration OK: listening on {}:{}, scheduler {}", s.host, s.port, if s.scheduler_enabled() { "on" } else { "off" });
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<ExitCode> {
+    let settings = match settings_or_report(Purpose::Serve) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    telemetry::init(settings.log_format);
+    let url = settings.database_url().unwrap_or_default().to_string();
+    let pool = db::pool(&settings, &url)?;
+    if settings.run_migrations {
+        let applied = db::migrate::run(&pool).await?;
+        tracing::info!(applied = ?applied, "migrations up to date");
+    }
+    let server = Server::bind(AppState::new(settings, pool)).await?;
+    server.run(app::shutdown_on_signals()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn migrate() -> anyhow::Result<ExitCode> {
+    let settings = match settings_or_report(Purpose::Migrate) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    telemetry::init(settings.log_format);
+    let pool = db::pool(&settings, settings.database_url().unwrap_or_default())?;
+    let applied = db::migrate::run(&pool).await?;
+    if applied.is_empty() {
+        println!("migrations: up to date");
+    } else {
+        println!("migrations: applied {applied:?}");
+    }
+    pool.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_dev(reset: bool) -> anyhow::Result<ExitCode> {
+    if std::env::var_os("LOG_FORMAT").is_none() {
+        std::env::set_var("LOG_FORMAT", "pretty");
+    }
+    let mut settings = match settings_or_report(Purpose::Dev) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    telemetry::init(if settings.log_format == LogFormat::Json { LogFormat::Json } else { LogFormat::Pretty });
+
+    let dev_dir = dev::dev_dir();
+    let mut private = None;
+    let url = match settings.database_url() {
+        Some(url) => url.to_string(),
+        None => {
+            let (pg, url) = dev::private_database(&dev_dir.join("pg"), reset).await?;
+            private = Some(pg);
+            settings.database_url = Some(url.clone().into());
+            url
+        }
+    };
+    let result = dev_serve(settings, &url, reset, private.is_some()).await;
+    if let Some(pg) = private {
+        eprintln!("dev: stopping the private PostgreSQL (data kept in .dev/pg; `dev --reset` starts afresh)");
+        pg.stop();
+    }
+    result
+}
+
+async fn dev_serve(settings: Settings, url: &str, reset: bool, private: bool) -> anyhow::Result<ExitCode> {
+    let pool = db::pool(&settings, url)?;
+    if dev::apply_fixture_if_absent(&pool).await? {
+        tracing::info!("dev: created the main app's tables from db/fixtures/main_app.sql");
+    }
+    db::migrate::run(&pool).await?;
+    if dev::seed::is_seeded(&pool).await? {
+        tracing::info!("dev: demo data present, reusing it (pass --reset to start afresh)");
+    } else if !private && dev::seed::has_foreign_users(&pool).await? {
+        anyhow::bail!("DATABASE_URL points at a database with real users; dev mode will not seed demo data into it");
+    } else {
+        if reset && !private {
+            tracing::warn!("dev: --reset only drops the private database; seeding into DATABASE_URL as it is");
+        }
+        dev::seed::seed(&pool).await?;
+        tracing::info!("dev: demo data seeded");
+    }
+    let sessions = dev::mint_sessions(&pool, &settings).await?;
+    let dir = dev::dev_dir();
+    dev::write_sessions_file(&dir, &sessions)?;
+
+    let server = Server::bind(AppState::new(settings, pool)).await?;
+    let addr = server.local_addr();
+    let host = if addr.ip().is_unspecified() { "localhost".to_string() } else { addr.ip().to_string() };
+    let cookie_name = format!("{}.session_token", server.state().settings.better_auth_cookie_prefix);
+    let redacted_url = url.to_string();
+    print!("{}", dev::curl_block(&format!("http://{host}:{}", addr.port()), &cookie_name, &sessions, &redacted_url));
+    server.run(app::shutdown_on_signals()).await?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,76 @@
+//! Extractors that answer in the envelope instead of axum's plain-text rejections.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+
+use crate::error::{AppError, FieldError};
+
+/// `Json<T>` whose failures are 400 VALIDATION_ERROR, 413 PAYLOAD_TOO_LARGE or 415.
+pub struct ValidJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ValidJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ValidJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> AppError {
+    match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            AppError::UnsupportedMediaType("Send the body as JSON with Content-Type: application/json".into())
+        }
+        _ => {
+            let message = match &rejection {
+                JsonRejection::JsonDataError(e) => e.body_text(),
+                JsonRejection::JsonSyntaxError(e) => e.body_text(),
+                other => other.body_text(),
+            };
+            AppError::validation(vec![FieldError::new("body", message)])
+        }
+    }
+}
+
+/// `Query<T>` whose failures are 400 VALIDATION_ERROR.
+pub struct ValidQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ValidQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ValidQuery(v)),
+            Err(e) => Err(AppError::validation(vec![FieldError::new("query", query_message(&e))])),
+        }
+    }
+}
+
+fn query_message(e: &QueryRejection) -> String {
+    e.body_text()
+}
+
+/// `Path<T>` whose failures are 400 VALIDATION_ERROR.
+pub struct ValidPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ValidPath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(ValidPath(v)),
+            Err(e) => Err(AppError::validation(vec![FieldError::new("path", path_message(&e))])),
+        }
+    }
+}
+
+fn path_message(e: &PathRejection) -> String {
+    e.body_text()
+}

@@ -1,0 +1,194 @@
+//! Liveness and readiness: `/api/health` and `/health` (DB round trip, pool, scheduler, outbox),
+//! `/ready` (DB reachable and migrations applied). No auth, no rate limit.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::app::{AppState, VERSION};
+use crate::error::error_response;
+use crate::http::Envelope;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/health", get(health))
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthReport {
+    /// `healthy` or `unhealthy`.
+    status: &'static str,
+    version: &'static str,
+    instance: String,
+    uptime_secs: u64,
+    database: DatabaseHealth,
+    pool: PoolHealth,
+    scheduler: SchedulerHealth,
+    outbox: Option<OutboxHealth>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct DatabaseHealth {
+    /// `up` or `down`.
+    status: &'static str,
+    latency_ms: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct PoolHealth {
+    size: u32,
+    idle: u32,
+    max: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct SchedulerHealth {
+    enabled: bool,
+    /// The latest recorded run of each job.
+    last_runs: Vec<JobRun>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct JobRun {
+    job: String,
+    slot: DateTime<Utc>,
+    trigger: String,
+    outcome: String,
+    started_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    duration_ms: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct OutboxHealth {
+    pending: i64,
+    failed: i64,
+    oldest_pending_at: Option<DateTime<Utc>>,
+}
+
+const DB_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Service health.
+#[utoipa::path(get, path = "/api/health", tag = "health",
+    responses((status = 200, description = "Healthy", body = HealthReport),
+              (status = 503, description = "The database is unreachable")))]
+pub async fn health(State(state): State<AppState>) -> Response {
+    let started = Instant::now();
+    let db_up = matches!(
+        tokio::time::timeout(DB_CHECK_TIMEOUT, sqlx::query("SELECT 1").execute(&state.db)).await,
+        Ok(Ok(_))
+    );
+    let latency_ms = db_up.then(|| (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0);
+    let (last_runs, outbox) = if db_up { (job_runs(&state).await, outbox(&state).await) } else { (Vec::new(), None) };
+    let stats = crate::db::pool_stats(&state.db, state.settings.db_pool_max);
+    let report = HealthReport {
+        status: if db_up { "healthy" } else { "unhealthy" },
+        version: VERSION,
+        instance: state.instance_id.clone(),
+        uptime_secs: state.started_at.elapsed().as_secs(),
+        database: DatabaseHealth { status: if db_up { "up" } else { "down" }, latency_ms },
+        pool: PoolHealth { size: stats.size, idle: stats.idle, max: stats.max },
+        scheduler: SchedulerHealth { enabled: state.settings.scheduler_enabled(), last_runs },
+        outbox,
+    };
+    let mut response = if db_up {
+        Envelope::ok(report).into_response()
+    } else {
+        error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            "The database is unreachable",
+            Some(serde_json::to_value(&report).unwrap_or_default()),
+        )
+    };
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn job_runs(state: &AppState) -> Vec<JobRun> {
+    let rows = sqlx::query!(
+        r#"SELECT DISTINCT ON (job_name) job_name, slot, trigger, outcome, started_at, finished_at, duration_ms
+           FROM payout_job_slots ORDER BY job_name, started_at DESC"#
+    )
+    .fetch_all(&state.db)
+    .await
+    .unwrap_or_default();
+    rows.into_iter()
+        .map(|r| JobRun {
+            job: r.job_name,
+            slot: r.slot,
+            trigger: r.trigger,
+            outcome: r.outcome,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            duration_ms: r.duration_ms,
+        })
+        .collect()
+}
+
+async fn outbox(state: &AppState) -> Option<OutboxHealth> {
+    sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE status = 'pending') AS "pending!",
+                  count(*) FILTER (WHERE status = 'failed') AS "failed!",
+                  min(created_at) FILTER (WHERE status = 'pending') AS oldest_pending_at
+           FROM payout_email_outbox"#
+    )
+    .fetch_one(&state.db)
+    .await
+    .ok()
+    .map(|r| OutboxHealth { pending: r.pending, failed: r.failed, oldest_pending_at: r.oldest_pending_at })
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Readiness {
+    ready: bool,
+    pending_migrations: Vec<i64>,
+}
+
+/// Ready to take traffic: the database answers and every migration is applied.
+#[utoipa::path(get, path = "/ready", tag = "health",
+    responses((status = 200, description = "Ready", body = Readiness),
+              (status = 503, description = "Not ready")))]
+pub async fn ready(State(state): State<AppState>) -> Response {
+    match tokio::time::timeout(DB_CHECK_TIMEOUT, crate::db::migrate::pending(&state.db)).await {
+        Ok(Ok(pending)) if pending.is_empty() => {
+            Envelope::ok(Readiness { ready: true, pending_migrations: pending }).into_response()
+        }
+        Ok(Ok(pending)) => error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            "Migrations are pending",
+            Some(serde_json::json!({ "pendingMigrations": pending })),
+        ),
+        _ => error_response(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "The database is unreachable", None),
+    }
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let stats = crate::db::pool_stats(&state.db, state.settings.db_pool_max);
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))],
+        state.metrics.render(&stats),
+    )
+        .into_response()
+}

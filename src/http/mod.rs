@@ -1,0 +1,145 @@
+//! Transport: the router, the cross-cutting middleware and the response envelope.
+//! One module per resource, each with its own `router()`, merged here.
+
+pub mod extract;
+pub mod health;
+pub mod me;
+pub mod metrics;
+pub mod openapi;
+pub mod request_id;
+
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::json;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::app::AppState;
+use crate::error::{error_response, AppError};
+
+/// JSON bodies above this are refused with 413 PAYLOAD_TOO_LARGE.
+pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+
+/// Milliseconds-precision UTC timestamp as the envelopes carry it.
+pub fn now_iso() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The success envelope: `{"data": …, "message"?: …, "timestamp": ISO}`.
+pub struct Envelope<T> {
+    pub status: StatusCode,
+    pub data: T,
+    pub message: Option<String>,
+}
+
+impl<T: Serialize> Envelope<T> {
+    pub fn ok(data: T) -> Self {
+        Self { status: StatusCode::OK, data, message: None }
+    }
+}
+
+impl<T: Serialize> IntoResponse for Envelope<T> {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "data": self.data, "timestamp": now_iso() });
+        if let Some(message) = self.message {
+            body["message"] = json!(message);
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(health::router())
+        .merge(me::router())
+        .merge(openapi::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(CatchPanicLayer::custom(|_panic| {
+            // The panic message is printed by the panic hook (with the request id in the span);
+            // the caller gets the opaque envelope.
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal server error", None)
+        }))
+        .layer(middleware::from_fn_with_state(state.clone(), observe));
+
+    api.layer(cors(&state.settings.allowed_origins)).with_state(state)
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            header::ACCEPT,
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static(request_id::HEADER),
+        ])
+        .expose_headers([
+            HeaderName::from_static(request_id::HEADER),
+            HeaderName::from_static("ratelimit-limit"),
+            HeaderName::from_static("ratelimit-remaining"),
+            HeaderName::from_static("ratelimit-reset"),
+            header::RETRY_AFTER,
+            header::CONTENT_DISPOSITION,
+        ])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
+/// Request id, timeout, one log line and the metrics for every request.
+async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request_id::from_headers(req.headers());
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let timeout = state.settings.request_timeout;
+
+    let mut response = request_id::scope(id.clone(), async move {
+        match tokio::time::timeout(timeout, next.run(req)).await {
+            Ok(response) => response,
+            // Dropping the handler's future rolls back any open transaction: all or nothing.
+            Err(_) => AppError::ServiceUnavailable(format!(
+                "The request took longer than {} s and was abandoned; nothing was changed",
+                timeout.as_secs()
+            ))
+            .into_response(),
+        }
+    })
+    .await;
+
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(request_id::HEADER, v);
+    }
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    state.metrics.record(method.as_str(), &route, status, elapsed);
+    let duration_ms = elapsed.as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::warn!(request_id = %id, http.method = %method, http.route = %route, http.status = status, duration_ms, "request");
+    } else {
+        tracing::info!(request_id = %id, http.method = %method, http.route = %route, http.status = status, duration_ms, "request");
+    }
+    response
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound("No such endpoint".into())
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
+}

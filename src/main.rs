@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    payout_service::cli::main()
+}
