@@ -1,11 +1,11 @@
 //! The service's own migrator. It keeps its history in `payout_schema_migrations` (never the
-//! main app's tables), applies each migration in a transaction with its history row, and holds a
-//! Postgres advisory lock so several instances starting at once migrate exactly once.
+//! main app's tables, never sqlx's shared default), and holds a Postgres advisory lock so several
+//! instances starting at once migrate exactly once.
 
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{Executor, PgPool};
 
 pub struct Migration {
     pub version: i64,
@@ -58,21 +58,16 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Applies what is pending; returns the versions applied now (empty when up to date).
+/// Applies what is pending, all in one transaction under a transaction-scoped advisory lock:
+/// either every pending migration lands with its history row, or none does. Returns the versions
+/// applied now (empty when up to date).
 pub async fn run(pool: &PgPool) -> Result<Vec<i64>, MigrateError> {
-    let mut conn = pool.acquire().await?;
-    sqlx::query("SELECT pg_advisory_lock($1)").bind(LOCK_KEY).execute(&mut *conn).await?;
-    let result = apply_pending(&mut conn).await;
-    // Unlock even on failure; a lost connection releases the lock by itself.
-    let _ = sqlx::query("SELECT pg_advisory_unlock($1)").bind(LOCK_KEY).execute(&mut *conn).await;
-    result
-}
-
-async fn apply_pending(conn: &mut PgConnection) -> Result<Vec<i64>, MigrateError> {
-    sqlx::raw_sql(HISTORY_DDL).execute(&mut *conn).await?;
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LOCK_KEY).execute(&mut *tx).await?;
+    (&mut *tx).execute(HISTORY_DDL).await?;
     let applied: Vec<(i64, String, String)> =
         sqlx::query_as("SELECT version, name, checksum FROM payout_schema_migrations ORDER BY version")
-            .fetch_all(&mut *conn)
+            .fetch_all(&mut *tx)
             .await?;
     for (version, name, sum) in &applied {
         match MIGRATIONS.iter().find(|m| m.version == *version) {
@@ -86,9 +81,9 @@ async fn apply_pending(conn: &mut PgConnection) -> Result<Vec<i64>, MigrateError
     let mut done = Vec::new();
     for m in MIGRATIONS.iter().filter(|m| !applied.iter().any(|(v, _, _)| *v == m.version)) {
         let started = Instant::now();
-        let mut tx = conn.begin().await?;
-        sqlx::raw_sql(m.sql)
-            .execute(&mut *tx)
+        // A plain &str runs over the simple-query protocol, so a file may hold many statements.
+        (&mut *tx)
+            .execute(m.sql)
             .await
             .map_err(|source| MigrateError::Failed { version: m.version, name: m.name, source })?;
         sqlx::query("INSERT INTO payout_schema_migrations (version, name, checksum, execution_ms) VALUES ($1, $2, $3, $4)")
@@ -98,10 +93,10 @@ async fn apply_pending(conn: &mut PgConnection) -> Result<Vec<i64>, MigrateError
             .bind(started.elapsed().as_millis() as i64)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
         tracing::info!(migration.version = m.version, migration.name = m.name, duration_ms = started.elapsed().as_millis() as u64, "migration applied");
         done.push(m.version);
     }
+    tx.commit().await?;
     Ok(done)
 }
 

@@ -30,8 +30,12 @@ pub async fn apply_fixture_if_absent(db: &PgPool) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-/// The project's `.dev` folder: next to Cargo.toml when run through cargo, else the working directory.
+/// The project's `.dev` folder (PAYOUT_DEV_DIR overrides): next to Cargo.toml when run through
+/// cargo, else the working directory.
 pub fn dev_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("PAYOUT_DEV_DIR") {
+        return PathBuf::from(dir);
+    }
     let base = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
     base.join(".dev")
 }

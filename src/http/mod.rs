@@ -54,22 +54,30 @@ impl<T: Serialize> IntoResponse for Envelope<T> {
     }
 }
 
+/// Every endpoint of the service, without middleware.
+pub fn routes() -> Router<AppState> {
+    Router::new().merge(health::router()).merge(me::router()).merge(openapi::router())
+}
+
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .merge(health::router())
-        .merge(me::router())
-        .merge(openapi::router())
+    with_middleware(routes(), state)
+}
+
+/// The cross-cutting stack every route gets: envelope fallbacks, body limit, panic catching,
+/// request id / timeout / logs / metrics, and CORS outermost. Public so tests can mount probe
+/// routes under exactly the production stack.
+pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(CatchPanicLayer::custom(|_panic| {
-            // The panic message is printed by the panic hook (with the request id in the span);
-            // the caller gets the opaque envelope.
+            // The panic hook logs the message with the request id; the caller gets the opaque envelope.
             error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal server error", None)
         }))
-        .layer(middleware::from_fn_with_state(state.clone(), observe));
-
-    api.layer(cors(&state.settings.allowed_origins)).with_state(state)
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(cors(&state.settings.allowed_origins))
+        .with_state(state)
 }
 
 fn cors(origins: &[String]) -> CorsLayer {

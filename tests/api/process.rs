@@ -1,0 +1,287 @@
+//! The binary as an operator runs it: configuration errors, graceful shutdown, dev mode.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sqlx::PgPool;
+
+use crate::helpers::*;
+
+/// The binary with a clean environment (only what we give it) in an empty folder (no `.env`).
+fn command(args: &[&str], env: &HashMap<String, String>, dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(binary());
+    cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).current_dir(dir);
+    cmd.envs(env);
+    cmd
+}
+
+/// A scratch folder removed when the test ends.
+struct TempDir(std::path::PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(tag: &str) -> TempDir {
+    let dir = std::env::temp_dir().join(format!("payout-{tag}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    TempDir(dir)
+}
+
+fn sigterm(child: &Child) {
+    let ok = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success();
+    assert!(ok);
+}
+
+fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("process did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+async fn wait_ready(base: &str) {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        if let Ok(res) = client.get(format!("{base}/ready")).send().await {
+            if res.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{base} never became ready");
+}
+
+#[test]
+fn check_config_names_every_bad_variable_at_once() {
+    let dir = temp_dir("cfg");
+    let mut env = base_env("postgres://postgres@127.0.0.1:1/x");
+    env.insert("ENCRYPTION_KEY".into(), "short".into());
+    env.insert("REQUIRED_APPROVALS".into(), "1".into());
+    env.insert("RATE_LIMIT_STORE".into(), "redis".into());
+    let out = command(&["check-config"], &env, &dir).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for var in ["ENCRYPTION_KEY", "REQUIRED_APPROVALS", "RATE_LIMIT_STORE"] {
+        assert!(stderr.contains(var), "{var} not named in: {stderr}");
+    }
+    assert!(!stderr.contains("short"), "the bad key's value itself is never echoed: {stderr}");
+
+    let out = command(&["check-config"], &base_env("postgres://postgres@127.0.0.1:1/x"), &dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn serve_refuses_bad_configuration_before_binding_the_port() {
+    let dir = temp_dir("bad");
+    let port = free_port();
+    let mut env = base_env("postgres://postgres@127.0.0.1:1/x");
+    env.insert("PORT".into(), port.to_string());
+    env.insert("ENCRYPTION_KEY".into(), "short".into());
+    let out = command(&["serve"], &env, &dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ENCRYPTION_KEY"));
+    // `.env` in the working directory is read too.
+    std::fs::write(dir.join(".env"), "ENCRYPTION_KEY=0123456789abcdef0123456789abcdef\nBETTER_AUTH_SECRET=from-dot-env-file-secret\n").unwrap();
+    env.remove("ENCRYPTION_KEY");
+    env.remove("BETTER_AUTH_SECRET");
+    let out = command(&["check-config"], &env, &dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test]
+async fn sigterm_finishes_in_flight_requests_then_exits_cleanly() {
+    let url = fresh_database(APP_TEMPLATE).await;
+    let port = free_port();
+    let mut env = base_env(&url);
+    env.insert("PORT".into(), port.to_string());
+    let dir = temp_dir("term");
+    let mut child = command(&["serve"], &env, &dir).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base).await;
+
+    // Hold a lock the health check needs, so a request is genuinely in flight at SIGTERM.
+    let db = PgPool::connect(&url).await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    sqlx::query("LOCK TABLE payout_email_outbox IN ACCESS EXCLUSIVE MODE").execute(&mut *tx).await.unwrap();
+    let in_flight: Vec<_> = (0..5)
+        .map(|_| {
+            let url = format!("{base}/api/health");
+            tokio::spawn(async move { reqwest::Client::new().get(url).send().await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    sigterm(&child);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // No new connections once shutdown began...
+    let refused = reqwest::Client::new().get(format!("{base}/api/health")).timeout(Duration::from_secs(2)).send().await;
+    assert!(refused.is_err(), "a new request after SIGTERM must not be accepted");
+    assert!(child.try_wait().unwrap().is_none(), "still finishing the in-flight requests");
+
+    // ...and every request in flight is answered in full.
+    tx.commit().await.unwrap();
+    for request in in_flight {
+        let res = request.await.unwrap().expect("in-flight request answered");
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["data"]["status"], "healthy");
+    }
+    let status = wait_exit(&mut child, Duration::from_secs(10));
+    assert!(status.success(), "exit status {status}");
+}
+
+/// Reads the dev block from stdout until the service is listening; returns the block.
+fn read_dev_block(child: &mut Child) -> String {
+    let stdout = child.stdout.take().unwrap();
+    let mut reader = BufReader::new(stdout);
+    let mut block = String::new();
+    let started = Instant::now();
+    let mut line = String::new();
+    while started.elapsed() < Duration::from_secs(120) {
+        line.clear();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        block.push_str(&line);
+        if line.starts_with("=====") && block.matches("=====").count() >= 2 && block.contains("demo sessions") {
+            break;
+        }
+    }
+    // Keep draining so the child never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+            sink.clear();
+        }
+    });
+    block
+}
+
+/// Runs every `curl -s URL -H 'Header: value'` line of the block; returns (line, status, body).
+async fn run_curls(block: &str) -> Vec<(String, u16, Value)> {
+    let client = reqwest::Client::new();
+    let mut results = Vec::new();
+    for line in block.lines().filter(|l| l.starts_with("curl ")) {
+        let url = line.split_whitespace().nth(2).unwrap().to_string();
+        let mut req = client.get(&url);
+        if let Some(start) = line.find("-H '") {
+            let header = &line[start + 4..line.len() - 1];
+            let (name, value) = header.split_once(": ").unwrap();
+            req = req.header(name, value);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        results.push((line.to_string(), status, res.json().await.unwrap_or(Value::Null)));
+    }
+    results
+}
+
+#[tokio::test]
+async fn dev_mode_seeds_demo_data_and_its_printed_curl_commands_work() {
+    let url = empty_database().await;
+    let dev_dir = temp_dir("dev");
+    let env: HashMap<String, String> = [
+        ("DATABASE_URL", url.as_str()),
+        ("PORT", &free_port().to_string()),
+        ("PAYOUT_DEV_DIR", dev_dir.to_str().unwrap()),
+        ("LOG_FORMAT", "json"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+
+    let mut child = command(&["dev"], &env, &dev_dir).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let block = read_dev_block(&mut child);
+    let results = run_curls(&block).await;
+    assert!(results.len() >= 6, "health, four admins and a member: {block}");
+    for (line, status, _) in &results {
+        assert_eq!(*status, 200, "{line}");
+    }
+    let roles: Vec<&str> = results.iter().filter_map(|(_, _, b)| b["data"]["adminRole"].as_str()).collect();
+    assert_eq!(roles, vec!["Super Admin", "Super Admin", "Manager", "Support"]);
+    let members: Vec<_> = results.iter().filter(|(l, _, b)| l.contains("/api/me") && b["data"]["adminRole"].is_null()).collect();
+    assert_eq!(members.len(), 2, "member by cookie and by bearer");
+    assert!(members.iter().all(|(_, _, b)| b["data"]["isFinanceManager"] == false));
+
+    // The data is believable: the numbers SPEC §11 asks for.
+    let db = PgPool::connect(&url).await.unwrap();
+    let admins: Vec<(String, i64)> = sqlx::query_as("SELECT role::text AS r, count(*) FROM admin GROUP BY role ORDER BY r").fetch_all(&db).await.unwrap();
+    assert_eq!(admins, vec![("Manager".into(), 1), ("Super Admin".into(), 2), ("Support".into(), 1)]);
+    let members: i64 = sqlx::query_scalar("SELECT count(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM admin a WHERE a.email = u.email)").fetch_one(&db).await.unwrap();
+    assert!((35..=45).contains(&members), "{members} members");
+    let revenue: rust_decimal::Decimal = sqlx::query_scalar("SELECT sum(amount) FROM user_payments WHERE status = 'succeeded'").fetch_one(&db).await.unwrap();
+    assert!(revenue > rust_decimal::Decimal::from(200_000), "revenue {revenue}");
+    let months: f64 = sqlx::query_scalar("SELECT EXTRACT(EPOCH FROM now() - min(payment_date))::float8 / 86400 / 30.4 FROM user_payments").fetch_one(&db).await.unwrap();
+    assert!((17.0..19.5).contains(&months), "{months} months of payments");
+    let kyc: i64 = sqlx::query_scalar("SELECT count(DISTINCT status) FROM kyc_verification").fetch_one(&db).await.unwrap();
+    assert!(kyc >= 3, "mixed KYC states");
+    let w9: i64 = sqlx::query_scalar("SELECT count(*) FROM tax_forms WHERE form_type = 'W-9' AND status <> 'pending'").fetch_one(&db).await.unwrap();
+    assert!(w9 >= 5);
+    let addresses: i64 = sqlx::query_scalar("SELECT count(*) FROM user_addresses WHERE is_primary").fetch_one(&db).await.unwrap();
+    assert!(addresses >= 30);
+    let legacy: i64 = sqlx::query_scalar("SELECT count(*) FROM payout_management WHERE jsonb_typeof(approval_workflow) = 'array'").fetch_one(&db).await.unwrap();
+    assert!(legacy >= 2, "a few legacy payout rows");
+    let queue: i64 = sqlx::query_scalar("SELECT count(*) FROM active_member_queue_view").fetch_one(&db).await.unwrap();
+    assert!(queue >= 30, "the queue view has members: {queue}");
+    let users_before: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&db).await.unwrap();
+
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(15)).success());
+
+    // Re-running reuses the data and the still-valid sessions.
+    let mut env2 = env.clone();
+    env2.insert("PORT".into(), free_port().to_string());
+    let mut child = command(&["dev"], &env2, &dev_dir).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let block2 = read_dev_block(&mut child);
+    let users_after: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&db).await.unwrap();
+    assert_eq!(users_after, users_before, "no second copy of the demo data");
+    let cookies = |b: &str| b.lines().filter(|l| l.contains("Cookie:")).map(|l| l.split_once("session_token=").map(|x| x.1.to_string())).collect::<Vec<_>>();
+    assert_eq!(cookies(&block), cookies(&block2), "sessions reused");
+    assert!(run_curls(&block2).await.iter().all(|(_, s, _)| *s == 200));
+    let sessions: Value = serde_json::from_str(&std::fs::read_to_string(dev_dir.join("sessions.json")).unwrap()).unwrap();
+    assert_eq!(sessions.as_array().unwrap().len() as i64, users_after, "a session for every demo user");
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(15)).success());
+}
+
+#[tokio::test]
+async fn dev_mode_without_a_database_url_runs_its_own_postgres_and_stops_it() {
+    let dev_dir = temp_dir("devpg");
+    let port = free_port();
+    let env: HashMap<String, String> = [("PORT", port.to_string()), ("PAYOUT_DEV_DIR", dev_dir.to_str().unwrap().to_string())]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    let mut child = command(&["dev"], &env, &dev_dir).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let block = read_dev_block(&mut child);
+    let db_url = block.lines().find_map(|l| l.strip_prefix("Database ")).expect("database line").trim().to_string();
+    let res = reqwest::get(format!("http://127.0.0.1:{port}/api/health")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(dev_dir.join("pg/data/PG_VERSION").is_file(), "cluster under the dev folder");
+
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(30)).success());
+    assert!(PgPool::connect(&db_url).await.is_err(), "the private PostgreSQL stopped with the service");
+}
