@@ -23,6 +23,29 @@ ensure_postgres() {
   die "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found in PATH or /usr/lib/postgresql/*/bin; install them: apt-get install postgresql"
 }
 
+# Node.js and npm for the Better Auth interop test; installs Debian's packages when missing and root.
+ensure_node() {
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "Node.js/npm not found: installing Debian's nodejs and npm packages..." >&2
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null ||
+        die "apt-get install nodejs npm failed; install Node.js 18+ with npm and run again"
+    else
+      die "Node.js and npm are needed for the Better Auth interop test; install Node.js 18+ with npm"
+    fi
+  fi
+}
+
+# The pinned Better Auth (tests/interop/package-lock.json), installed once into an ignored folder.
+ensure_interop_packages() {
+  local dir=tests/interop
+  if [ ! -f "$dir/node_modules/better-auth/package.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "installing the pinned Better Auth for the interop test (npm ci in $dir)..." >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in $dir failed (is the npm registry reachable?)"
+  fi
+}
+
 ensure_cargo() {
   command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolchain (https://rustup.rs) and run again"
 }

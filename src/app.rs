@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use crate::auth::SessionValidator;
 use crate::config::Settings;
 use crate::http::metrics::Metrics;
+use crate::http::rate_limit::RateLimiter;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -24,6 +25,7 @@ pub struct Inner {
     pub db: PgPool,
     pub metrics: Metrics,
     pub sessions: SessionValidator,
+    pub rate_limiter: RateLimiter,
     pub started_at: Instant,
     /// Names this process in job slots and outbox claims.
     pub instance_id: String,
@@ -39,6 +41,12 @@ impl Deref for AppState {
 impl AppState {
     pub fn new(settings: Settings, db: PgPool) -> Self {
         let sessions = SessionValidator::new(&settings);
+        let rate_limiter = RateLimiter::new(
+            settings.rate_limit_max,
+            settings.rate_limit_window.as_secs(),
+            settings.trust_proxy,
+            settings.rate_limit_store,
+        );
         let instance_id = format!(
             "{}-{}-{}",
             hostname(),
@@ -50,6 +58,7 @@ impl AppState {
             db,
             metrics: Metrics::default(),
             sessions,
+            rate_limiter,
             started_at: Instant::now(),
             instance_id,
         }))
@@ -91,16 +100,39 @@ impl Server {
         let Server { listener, state } = self;
         tracing::info!(addr = %listener.local_addr()?, version = VERSION, instance = %state.instance_id, "payout service listening");
         let app = crate::http::router(state.clone());
+        let background = spawn_background(&state, shutdown.clone());
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = shutdown.wait_for(|stop| *stop).await;
                 tracing::info!("shutting down: no new connections, finishing in-flight requests");
             })
             .await?;
+        for task in background {
+            let _ = task.await;
+        }
         state.db.close().await;
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Housekeeping that runs beside the server and stops with it.
+fn spawn_background(state: &AppState, shutdown: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    if state.rate_limiter.is_shared() {
+        let (state, mut shutdown) = (state.clone(), shutdown.clone());
+        tasks.push(tokio::spawn(async move {
+            let every = std::time::Duration::from_secs(state.rate_limiter.window_secs().max(60));
+            loop {
+                tokio::select! {
+                    _ = async { let _ = shutdown.wait_for(|stop| *stop).await; } => break,
+                    _ = tokio::time::sleep(every) => state.rate_limiter.prune(&state.db).await,
+                }
+            }
+        }));
+    }
+    drop(shutdown);
+    tasks
 }
 
 /// A channel that turns true on SIGTERM or SIGINT.

@@ -25,6 +25,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "service_tables",
         sql: include_str!("../../migrations/0002_service_tables.sql"),
     },
+    Migration {
+        version: 3,
+        name: "rate_limits",
+        sql: include_str!("../../migrations/0003_rate_limits.sql"),
+    },
 ];
 
 const HISTORY_DDL: &str = "CREATE TABLE IF NOT EXISTS payout_schema_migrations (

@@ -6,6 +6,7 @@ pub mod health;
 pub mod me;
 pub mod metrics;
 pub mod openapi;
+pub mod rate_limit;
 pub mod request_id;
 
 use std::time::Instant;
@@ -64,7 +65,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The cross-cutting stack every route gets: envelope fallbacks, body limit, panic catching,
-/// request id / timeout / logs / metrics, and CORS outermost. Public so tests can mount probe
+/// rate limiting, request id / timeout / logs / metrics, and CORS outermost. Public so tests can mount probe
 /// routes under exactly the production stack.
 pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     routes
@@ -75,6 +76,7 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
             // The panic hook logs the message with the request id; the caller gets the opaque envelope.
             error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal server error", None)
         }))
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit::middleware))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(cors(&state.settings.allowed_origins))
         .with_state(state)

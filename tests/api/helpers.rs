@@ -120,6 +120,7 @@ pub fn base_env(database_url: &str) -> HashMap<String, String> {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: PgPool,
+    pub database_url: String,
     pub client: reqwest::Client,
     shutdown: watch::Sender<bool>,
 }
@@ -218,7 +219,7 @@ pub async fn spawn_app_with_routes(
             .await
             .unwrap();
     });
-    TestApp { addr, db: pool, client: reqwest::Client::new(), shutdown: tx }
+    TestApp { addr, db: pool, database_url, client: reqwest::Client::new(), shutdown: tx }
 }
 
 /// Path of the built binary, for the tests that run it as a process.

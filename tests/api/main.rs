@@ -1,9 +1,12 @@
 //! One integration binary (zero-to-production style): real PostgreSQL, the real service on a port.
 
+mod better_auth;
 mod helpers;
 
 mod health;
+mod interop;
 mod http_stack;
 mod migrations;
 mod process;
+mod rate_limits;
 mod sessions;

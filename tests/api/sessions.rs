@@ -84,3 +84,134 @@ async fn a_session_close_to_expiry_is_extended() {
     .unwrap();
     assert!((167.0..=168.1).contains(&remaining_hours), "extended to 7 days, got {remaining_hours} h");
 }
+
+async fn app_with(extra: &[(&str, &str)], prepare: &[&str]) -> TestApp {
+    let url = fresh_database(APP_TEMPLATE).await;
+    let db = sqlx::PgPool::connect(&url).await.unwrap();
+    for sql in prepare {
+        sqlx::query(sql).execute(&db).await.unwrap();
+    }
+    db.close().await;
+    let mut env = base_env(&url);
+    for (k, v) in extra {
+        env.insert(k.to_string(), v.to_string());
+    }
+    spawn_app_with(env).await
+}
+
+#[tokio::test]
+async fn timestamptz_expiry_columns_work_the_same() {
+    let app = app_with(&[], &["ALTER TABLE session ALTER COLUMN expires_at TYPE timestamptz USING expires_at AT TIME ZONE 'UTC'"]).await;
+    let user = app.user("tz@tenure.test", "Tz").await;
+    let valid = app.session(user, Duration::hours(3)).await;
+    let expired = app.session(user, Duration::minutes(-2)).await;
+    assert_eq!(app.client.get(app.url("/api/me")).bearer_auth(&valid).send().await.unwrap().status(), 200);
+    assert_eq!(app.client.get(app.url("/api/me")).bearer_auth(&expired).send().await.unwrap().status(), 401);
+    let hours: f64 = sqlx::query_scalar("SELECT EXTRACT(EPOCH FROM expires_at - now())::float8 / 3600 FROM session WHERE token = $1")
+        .bind(&valid)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!((167.0..=168.1).contains(&hours), "refreshed in a timestamptz column: {hours}");
+}
+
+#[tokio::test]
+async fn camel_case_session_columns_of_a_stock_better_auth() {
+    let app = app_with(
+        &[("BETTER_AUTH_COLUMNS", "camel")],
+        &[
+            r#"ALTER TABLE session RENAME COLUMN expires_at TO "expiresAt""#,
+            r#"ALTER TABLE session RENAME COLUMN user_id TO "userId""#,
+            r#"ALTER TABLE session RENAME COLUMN updated_at TO "updatedAt""#,
+            r#"ALTER TABLE session RENAME COLUMN created_at TO "createdAt""#,
+            r#"ALTER TABLE session ALTER COLUMN "expiresAt" TYPE timestamptz USING "expiresAt" AT TIME ZONE 'UTC'"#,
+        ],
+    )
+    .await;
+    let user = app.user("camel@tenure.test", "Camel").await;
+    app.admin("camel@tenure.test", "Support").await;
+    let token = "CamelCaseTokenCamelCaseToken0001";
+    sqlx::query(r#"INSERT INTO session (id, token, "expiresAt", "createdAt", "updatedAt", "userId") VALUES ('s1', $1, now() + interval '3 hours', now(), now(), $2)"#)
+        .bind(token)
+        .bind(user)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let res = app.client.get(app.url("/api/me")).header("cookie", TestApp::cookie(token)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["data"]["isFinanceManager"], true);
+    assert_eq!(body["data"]["isAdmin"], false);
+    let refreshed: bool = sqlx::query_scalar(r#"SELECT "expiresAt" > now() + interval '6 days' FROM session WHERE id = 's1'"#)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(refreshed);
+}
+
+#[tokio::test]
+async fn require_signed_bearer_refuses_raw_tokens() {
+    let app = app_with(&[("REQUIRE_SIGNED_BEARER", "true")], &[]).await;
+    let user = app.user("signed@tenure.test", "Signed").await;
+    let token = app.session(user, Duration::days(3)).await;
+    let raw = app.client.get(app.url("/api/me")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(raw.status(), 401);
+    let signed = payout_service::auth::token::signed_cookie_value(SECRET.as_bytes(), &token);
+    let res = app.client.get(app.url("/api/me")).bearer_auth(&signed).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn refresh_can_be_turned_off_and_never_shortens() {
+    let app = app_with(&[("SESSION_REFRESH", "false")], &[]).await;
+    let user = app.user("norefresh@tenure.test", "No Refresh").await;
+    let token = app.session(user, Duration::hours(2)).await;
+    assert_eq!(app.client.get(app.url("/api/me")).bearer_auth(&token).send().await.unwrap().status(), 200);
+    let hours: f64 = sqlx::query_scalar("SELECT EXTRACT(EPOCH FROM expires_at - (now() AT TIME ZONE 'UTC'))::float8 / 3600 FROM session WHERE token = $1")
+        .bind(&token).fetch_one(&app.db).await.unwrap();
+    assert!(hours < 2.1, "untouched with SESSION_REFRESH=false: {hours}");
+
+    // With refresh on, a session longer than SESSION_EXPIRES_IN is not cut down.
+    let app = app_with(&[("SESSION_UPDATE_AGE", "864000"), ("SESSION_EXPIRES_IN", "3600")], &[]).await;
+    let user = app.user("long@tenure.test", "Long").await;
+    let token = app.session(user, Duration::days(5)).await;
+    assert_eq!(app.client.get(app.url("/api/me")).bearer_auth(&token).send().await.unwrap().status(), 200);
+    let days: f64 = sqlx::query_scalar("SELECT EXTRACT(EPOCH FROM expires_at - (now() AT TIME ZONE 'UTC'))::float8 / 86400 FROM session WHERE token = $1")
+        .bind(&token).fetch_one(&app.db).await.unwrap();
+    assert!(days > 4.9, "never shortened: {days}");
+}
+
+#[tokio::test]
+async fn a_disabled_admin_row_confers_no_role() {
+    let app = spawn_app().await;
+    let user = app.user("former@tenure.test", "Former Admin").await;
+    app.admin("former@tenure.test", "Super Admin").await;
+    sqlx::query("UPDATE admin SET status = 'disabled' WHERE email = 'former@tenure.test'").execute(&app.db).await.unwrap();
+    let token = app.session(user, Duration::days(3)).await;
+    let body: Value = app.client.get(app.url("/api/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(body["data"]["isFinanceManager"], false);
+}
+
+/// Every documented endpoint outside health, readiness, metrics and the docs needs a session.
+#[tokio::test]
+async fn every_endpoint_but_the_open_ones_requires_a_session() {
+    let app = spawn_app().await;
+    let doc: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    let open = ["/api/health", "/health", "/ready", "/metrics", "/api/openapi.json"];
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if open.contains(&path.as_str()) {
+            continue;
+        }
+        let concrete = path.replace("{payoutId}", "PAY-X").replace("{userId}", &uuid::Uuid::new_v4().to_string());
+        for method in item.as_object().unwrap().keys() {
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let res = app.client.request(m, app.url(&concrete)).json(&serde_json::json!({})).send().await.unwrap();
+            assert_eq!(res.status(), 401, "{method} {path}");
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "UNAUTHORIZED", "{method} {path}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 1);
+}

@@ -1,0 +1,227 @@
+//! Rate limiting on `/api/*` (health exempt): `RATE_LIMIT_MAX` requests per client IP per fixed
+//! window of `RATE_LIMIT_WINDOW_SECS`, in memory or shared through PostgreSQL.
+//!
+//! Windows are aligned to the epoch (e.g. every 900 s on the clock), so every instance agrees on
+//! where a window starts without talking to the others.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sqlx::PgPool;
+
+use crate::app::AppState;
+use crate::config::RateLimitStore;
+use crate::error::AppError;
+
+/// Paths under `/api/` that are never limited.
+const EXEMPT: &[&str] = &["/api/health"];
+
+/// One client's standing after counting this request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub limit: u32,
+    pub count: u32,
+    /// Seconds until the window resets.
+    pub reset_secs: u64,
+}
+
+impl Decision {
+    pub fn allowed(&self) -> bool {
+        self.count <= self.limit
+    }
+    pub fn remaining(&self) -> u32 {
+        self.limit.saturating_sub(self.count)
+    }
+}
+
+pub struct RateLimiter {
+    max: u32,
+    window_secs: u64,
+    trust_proxy: u32,
+    store: Store,
+}
+
+enum Store {
+    Memory(Mutex<HashMap<IpAddr, (u64, u32)>>),
+    Postgres,
+}
+
+impl RateLimiter {
+    pub fn new(max: u32, window_secs: u64, trust_proxy: u32, store: RateLimitStore) -> Self {
+        let store = match store {
+            RateLimitStore::Memory => Store::Memory(Mutex::new(HashMap::new())),
+            RateLimitStore::Postgres => Store::Postgres,
+        };
+        RateLimiter { max, window_secs: window_secs.max(1), trust_proxy, store }
+    }
+
+    /// Counts one request of `ip` at `now_secs` (memory store).
+    fn count_in_memory(map: &Mutex<HashMap<IpAddr, (u64, u32)>>, ip: IpAddr, window_start: u64, window_secs: u64) -> u32 {
+        let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+        // Forget finished windows now and then so the map cannot grow without bound.
+        if map.len() > 10_000 {
+            map.retain(|_, (start, _)| *start + window_secs > window_start);
+        }
+        let entry = map.entry(ip).or_insert((window_start, 0));
+        if entry.0 != window_start {
+            *entry = (window_start, 0);
+        }
+        entry.1 += 1;
+        entry.1
+    }
+
+    /// Counts the request; `Ok(None)` when the shared store could not be reached (fail open).
+    pub async fn check(&self, db: &PgPool, ip: IpAddr) -> Option<Decision> {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        match &self.store {
+            Store::Memory(map) => {
+                let window_start = now - now % self.window_secs;
+                let count = Self::count_in_memory(map, ip, window_start, self.window_secs);
+                Some(Decision { limit: self.max, count, reset_secs: window_start + self.window_secs - now })
+            }
+            Store::Postgres => {
+                // One upsert; the database's clock decides the window so instances agree.
+                let row: Result<(i32, i64), sqlx::Error> = sqlx::query_as(
+                    "WITH w AS (SELECT extract(epoch FROM now()) AS e),
+                          s AS (SELECT to_timestamp(floor(e / $2) * $2) AS start, ceil($2 - mod(e, $2))::bigint AS reset FROM w)
+                     INSERT INTO payout_rate_limits AS r (key, window_start, count)
+                     SELECT $1, s.start, 1 FROM s
+                     ON CONFLICT (key) DO UPDATE SET
+                       count = CASE WHEN r.window_start = EXCLUDED.window_start THEN r.count + 1 ELSE 1 END,
+                       window_start = EXCLUDED.window_start
+                     RETURNING count, (SELECT reset FROM s)",
+                )
+                .bind(ip.to_string())
+                .bind(self.window_secs as i64)
+                .fetch_one(db)
+                .await;
+                match row {
+                    Ok((count, reset)) => Some(Decision {
+                        limit: self.max,
+                        count: count.max(0) as u32,
+                        reset_secs: reset.clamp(1, self.window_secs as i64) as u64,
+                    }),
+                    Err(e) => {
+                        // Limiting must not turn a database hiccup into an outage.
+                        tracing::warn!(error.message = %e, "rate limit store unavailable; request allowed");
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes counters of finished windows (shared store); run now and then.
+    pub async fn prune(&self, db: &PgPool) {
+        if let Store::Postgres = self.store {
+            let _ = sqlx::query("DELETE FROM payout_rate_limits WHERE window_start < now() - make_interval(secs => $1)")
+                .bind(self.window_secs as f64)
+                .execute(db)
+                .await;
+        }
+    }
+
+    pub fn is_shared(&self) -> bool {
+        matches!(self.store, Store::Postgres)
+    }
+
+    pub fn window_secs(&self) -> u64 {
+        self.window_secs
+    }
+
+    /// The client's address: the peer, unless `TRUST_PROXY` hops of `X-Forwarded-For` are trusted.
+    /// Like Express's `trust proxy = n`: walking from the peer towards the client, trust n hops.
+    pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        client_ip(peer, headers, self.trust_proxy)
+    }
+}
+
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trust_proxy: u32) -> IpAddr {
+    if trust_proxy == 0 {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().parse::<IpAddr>())
+        .collect::<Result<_, _>>()
+        // A malformed header is not trusted at all.
+        .unwrap_or_default();
+    // [peer, last forwarded, …, first forwarded]: index n is the address n trusted hops away.
+    let chain: Vec<IpAddr> = std::iter::once(peer).chain(forwarded.into_iter().rev()).collect();
+    chain[(trust_proxy as usize).min(chain.len() - 1)]
+}
+
+fn set_headers(headers: &mut HeaderMap, d: &Decision) {
+    headers.insert("ratelimit-limit", HeaderValue::from(d.limit));
+    headers.insert("ratelimit-remaining", HeaderValue::from(d.remaining()));
+    headers.insert("ratelimit-reset", HeaderValue::from(d.reset_secs));
+}
+
+pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if !path.starts_with("/api/") || EXEMPT.contains(&path) {
+        return next.run(req).await;
+    }
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let ip = state.rate_limiter.client_ip(peer, req.headers());
+    let Some(decision) = state.rate_limiter.check(&state.db, ip).await else {
+        return next.run(req).await;
+    };
+    let mut response = if decision.allowed() {
+        next.run(req).await
+    } else {
+        AppError::RateLimited { retry_after_secs: decision.reset_secs }.into_response()
+    };
+    set_headers(response.headers_mut(), &decision);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xff(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_str(v).unwrap());
+        h
+    }
+
+    #[test]
+    fn client_ip_trusts_only_the_configured_hops() {
+        let peer: IpAddr = "10.0.0.1".parse().unwrap();
+        let h = xff("1.1.1.1, 2.2.2.2, 3.3.3.3");
+        assert_eq!(client_ip(peer, &h, 0), peer, "no proxy trusted: the peer");
+        assert_eq!(client_ip(peer, &h, 1), "3.3.3.3".parse::<IpAddr>().unwrap(), "the address our proxy saw");
+        assert_eq!(client_ip(peer, &h, 2), "2.2.2.2".parse::<IpAddr>().unwrap());
+        assert_eq!(client_ip(peer, &h, 9), "1.1.1.1".parse::<IpAddr>().unwrap());
+        assert_eq!(client_ip(peer, &HeaderMap::new(), 1), peer);
+        assert_eq!(client_ip(peer, &xff("not-an-ip, 3.3.3.3"), 1), peer, "malformed header ignored");
+    }
+
+    #[tokio::test]
+    async fn memory_store_counts_per_ip_within_a_window() {
+        let limiter = RateLimiter::new(2, 900, 0, RateLimitStore::Memory);
+        let db = sqlx::PgPool::connect_lazy("postgres://unused@127.0.0.1:1/x").unwrap();
+        let a: IpAddr = "1.2.3.4".parse().unwrap();
+        let b: IpAddr = "5.6.7.8".parse().unwrap();
+        let first = limiter.check(&db, a).await.unwrap();
+        assert!(first.allowed() && first.remaining() == 1 && first.reset_secs <= 900);
+        assert!(limiter.check(&db, a).await.unwrap().allowed());
+        let third = limiter.check(&db, a).await.unwrap();
+        assert!(!third.allowed() && third.remaining() == 0);
+        assert!(limiter.check(&db, b).await.unwrap().allowed(), "another client has its own count");
+    }
+}
