@@ -215,3 +215,42 @@ async fn every_endpoint_but_the_open_ones_requires_a_session() {
     }
     assert!(checked >= 1);
 }
+
+/// The role extractors, mounted on probe routes under the production middleware.
+#[tokio::test]
+async fn role_extractors_answer_403_for_the_wrong_role() {
+    use axum::routing::get;
+    use payout_service::auth::{AdminUser, FinanceUser};
+    use payout_service::http::Envelope;
+    let probes = axum::Router::new()
+        .route("/api/test/admin-only", get(|AdminUser(u): AdminUser| async move { Envelope::ok(u.email) }))
+        .route("/api/test/finance-only", get(|FinanceUser(u): FinanceUser| async move { Envelope::ok(u.email) }));
+    let url = fresh_database(APP_TEMPLATE).await;
+    let app = spawn_app_with_routes(base_env(&url), Some(probes)).await;
+    let mut tokens = Vec::new();
+    for role in ["Super Admin", "Manager", "Support", ""] {
+        let email = format!("{}@tenure.test", uuid::Uuid::new_v4().simple());
+        let user = app.user(&email, "Someone").await;
+        if !role.is_empty() {
+            app.admin(&email, role).await;
+        }
+        tokens.push((role, app.session(user, Duration::days(2)).await));
+    }
+    for (role, token) in &tokens {
+        for (path, allowed) in [
+            ("/api/test/admin-only", matches!(*role, "Super Admin" | "Manager")),
+            ("/api/test/finance-only", !role.is_empty()),
+        ] {
+            let res = app.client.get(app.url(path)).bearer_auth(token).send().await.unwrap();
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap();
+            if allowed {
+                assert_eq!(status, 200, "{role} {path}");
+            } else {
+                assert_eq!((status, body["error"]["code"].as_str()), (403, Some("FORBIDDEN")), "{role} {path}");
+            }
+        }
+    }
+    let res = app.get("/api/test/admin-only").await;
+    assert_eq!(res.status(), 401);
+}
