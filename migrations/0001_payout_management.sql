@@ -15,8 +15,9 @@ BEGIN
     CREATE TABLE payout_management (
       id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
       payout_id text NOT NULL UNIQUE,
-      user_id uuid NOT NULL REFERENCES users(id),
-      membership_id uuid REFERENCES user_memberships(id) ON DELETE SET NULL,
+      -- No foreign keys here: a constraint would put triggers on the main app's tables.
+      user_id uuid NOT NULL,
+      membership_id uuid,
       queue_position integer NOT NULL,
       amount numeric(12,2) NOT NULL DEFAULT 100000.00,
       currency text DEFAULT 'USD',

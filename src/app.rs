@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::auth::SessionValidator;
+use crate::clients::subscription::SubscriptionClient;
 use crate::config::Settings;
 use crate::http::metrics::Metrics;
 use crate::http::rate_limit::RateLimiter;
@@ -26,6 +27,7 @@ pub struct Inner {
     pub metrics: Metrics,
     pub sessions: SessionValidator,
     pub rate_limiter: RateLimiter,
+    pub subscription: SubscriptionClient,
     pub started_at: Instant,
     /// Names this process in job slots and outbox claims.
     pub instance_id: String,
@@ -41,6 +43,7 @@ impl Deref for AppState {
 impl AppState {
     pub fn new(settings: Settings, db: PgPool) -> Self {
         let sessions = SessionValidator::new(&settings);
+        let subscription = SubscriptionClient::new(&settings.subscription_service_url, settings.subscription_timeout);
         let rate_limiter = RateLimiter::new(
             settings.rate_limit_max,
             settings.rate_limit_window.as_secs(),
@@ -59,6 +62,7 @@ impl AppState {
             metrics: Metrics::default(),
             sessions,
             rate_limiter,
+            subscription,
             started_at: Instant::now(),
             instance_id,
         }))

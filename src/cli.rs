@@ -123,6 +123,18 @@ async fn migrate() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for printing.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
 async fn run_dev(reset: bool) -> anyhow::Result<ExitCode> {
     if std::env::var_os("LOG_FORMAT").is_none() {
         std::env::set_var("LOG_FORMAT", "pretty");
@@ -177,8 +189,17 @@ async fn dev_serve(settings: Settings, url: &str, reset: bool, private: bool) ->
     let addr = server.local_addr();
     let host = if addr.ip().is_unspecified() { "localhost".to_string() } else { addr.ip().to_string() };
     let cookie_name = format!("{}.session_token", server.state().settings.better_auth_cookie_prefix);
-    let redacted_url = url.to_string();
+    let redacted_url = redact_password(url);
     print!("{}", dev::curl_block(&format!("http://{host}:{}", addr.port()), &cookie_name, &sessions, &redacted_url));
     server.run(app::shutdown_on_signals()).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted_for_printing() {
+        assert_eq!(super::redact_password("postgres://u:s3cret@db:5432/x"), "postgres://u:***@db:5432/x");
+        assert_eq!(super::redact_password("postgres://postgres@127.0.0.1:5/x"), "postgres://postgres@127.0.0.1:5/x");
+    }
 }

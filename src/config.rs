@@ -388,7 +388,7 @@ impl Settings {
             ("ELIGIBILITY_CHECK_CRON", &eligibility_check_cron),
             ("MEMBERSHIP_REMOVAL_CRON", &membership_removal_cron),
         ] {
-            if let Err(e) = check_cron_shape(expr) {
+            if let Err(e) = crate::jobs::schedule::parse(expr) {
                 r.problem(var, e);
             }
         }
@@ -484,18 +484,6 @@ impl FromStr for HostAddr {
             _ => s.parse().map(HostAddr),
         }
     }
-}
-
-/// A 5-field cron expression, or 6 with a leading seconds field; fields of digits, `*`, `,`, `-`, `/`.
-fn check_cron_shape(expr: &str) -> Result<(), String> {
-    let fields: Vec<&str> = expr.split_whitespace().collect();
-    if fields.len() != 5 && fields.len() != 6 {
-        return Err(format!("'{expr}' must have 5 fields (min hour day month weekday) or 6 with seconds first"));
-    }
-    if let Some(bad) = fields.iter().find(|f| !f.chars().all(|c| c.is_ascii_digit() || "*,-/".contains(c))) {
-        return Err(format!("'{expr}': field '{bad}' may hold only digits, '*', ',', '-' and '/'"));
-    }
-    Ok(())
 }
 
 struct Reader<'a> {
@@ -661,11 +649,13 @@ mod tests {
     }
 
     #[test]
-    fn cron_shapes() {
-        assert!(check_cron_shape("0 2 * * *").is_ok());
-        assert!(check_cron_shape("*/3 * * * * *").is_ok());
-        assert!(check_cron_shape("0 2 * *").is_err());
-        assert!(check_cron_shape("0 2 * * MON?").is_err());
+    fn cron_expressions_are_validated() {
+        let mut v = valid();
+        v.insert("ELIGIBILITY_CHECK_CRON".into(), "*/3 * * * * *".into());
+        assert!(Settings::from_map(&v, Purpose::Serve).is_ok());
+        v.insert("MEMBERSHIP_REMOVAL_CRON".into(), "0 99 * * *".into());
+        let err = Settings::from_map(&v, Purpose::Serve).unwrap_err();
+        assert_eq!(err.0[0].variable, "MEMBERSHIP_REMOVAL_CRON");
     }
 
     #[test]

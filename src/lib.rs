@@ -3,9 +3,14 @@
 pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod clients;
 pub mod config;
 pub mod db;
 pub mod dev;
+pub mod domain;
 pub mod error;
 pub mod http;
+pub mod jobs;
+pub mod notify;
 pub mod telemetry;
+pub mod workflow;

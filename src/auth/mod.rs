@@ -101,15 +101,16 @@ struct SessionRow {
 
 impl SessionValidator {
     pub fn new(settings: &Settings) -> Self {
+        // A stock install keeps "userId" as text; the cast keeps the users primary key usable.
         let (expires, user_id, updated) = match settings.better_auth_columns {
             SessionColumns::Snake => ("expires_at", "user_id", "updated_at"),
-            SessionColumns::Camel => ("\"expiresAt\"", "\"userId\"", "\"updatedAt\""),
+            SessionColumns::Camel => ("\"expiresAt\"", "\"userId\"::uuid", "\"updatedAt\""),
         };
         // EXTRACT(EPOCH …) reads a `timestamp` as UTC and a `timestamptz` as the instant it is,
         // so both column types compare correctly. An admin row counts only while active; with two
         // rows differing only in case, the strongest role wins (enum order).
         let lookup_sql = format!(
-            "SELECT s.id AS session_id, s.{user_id} AS user_id, u.email, u.name,
+            "SELECT s.id AS session_id, u.id AS user_id, u.email, u.name,
                     (EXTRACT(EPOCH FROM s.{expires}) * 1000)::bigint AS expires_at_ms,
                     (EXTRACT(EPOCH FROM now()) * 1000)::bigint AS now_ms,
                     a.id AS admin_id, a.role::text AS admin_role
@@ -122,7 +123,7 @@ impl SessionValidator {
              ) a ON true
              WHERE s.token = $1"
         );
-        // The connection's TimeZone is UTC (db::pool), so to_timestamp() lands right in either type.
+        // sqlx connects with TimeZone=UTC, so to_timestamp() lands right in either column type.
         let refresh_sql = format!(
             "UPDATE session SET {expires} = to_timestamp($2::float8 / 1000), {updated} = now()
              WHERE token = $1 AND {expires} < to_timestamp($2::float8 / 1000)"

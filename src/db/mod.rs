@@ -1,5 +1,8 @@
 //! The only place that talks to PostgreSQL: the pool, migrations, and one module per table group.
 
+pub mod alerts;
+pub mod audit;
+pub mod eligibility;
 pub mod migrate;
 
 use std::str::FromStr;
@@ -14,9 +17,9 @@ use crate::config::Settings;
 pub fn pool(settings: &Settings, database_url: &str) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(database_url)
         .map_err(|e| anyhow::anyhow!("DATABASE_URL cannot be parsed: {e}"))?
+        // sqlx itself sends TimeZone=UTC as a startup parameter (one PgBouncer forwards), so
+        // every timestamp conversion in SQL happens in UTC whatever the server default is.
         .application_name("payout-service")
-        // Every timestamp conversion in SQL happens in UTC, whatever the server default is.
-        .options([("TimeZone", "UTC")])
         .log_statements(tracing::log::LevelFilter::Trace)
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
     Ok(PgPoolOptions::new()

@@ -177,7 +177,7 @@ impl PrivatePostgres {
         for _ in 0..5 {
             let port = free_port()?;
             let mut options = format!(
-                "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300"
+                "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300 -c timezone=UTC"
             );
             if durability == Durability::Throwaway {
                 options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");

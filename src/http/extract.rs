@@ -74,3 +74,46 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ValidPa
 fn path_message(e: &PathRejection) -> String {
     e.body_text()
 }
+
+/// Where a request came from, for audit rows: client IP (as far as TRUST_PROXY allows), user
+/// agent and request id.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub ip: std::net::IpAddr,
+    pub user_agent: Option<String>,
+    pub request_id: String,
+}
+
+impl RequestContext {
+    pub fn origin(&self, user: &crate::auth::CurrentUser) -> crate::db::audit::Origin {
+        crate::db::audit::Origin {
+            user_id: Some(user.user_id),
+            admin_id: user.admin.as_ref().map(|a| a.id),
+            ip: Some(self.ip.to_string()),
+            user_agent: self.user_agent.clone(),
+            request_id: Some(self.request_id.clone()),
+        }
+    }
+}
+
+impl FromRequestParts<crate::app::AppState> for RequestContext {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &crate::app::AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect());
+        Ok(RequestContext {
+            ip: state.rate_limiter.client_ip(peer, &parts.headers),
+            user_agent,
+            request_id: crate::http::request_id::current(),
+        })
+    }
+}

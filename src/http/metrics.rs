@@ -30,6 +30,11 @@ pub struct PoolStats {
 
 impl Metrics {
     pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        // Clients choose the method; only the standard ones become label values.
+        let method = match method {
+            "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS" => method,
+            _ => "OTHER",
+        };
         let seconds = elapsed.as_secs_f64();
         let mut map = self.series.lock().unwrap_or_else(|p| p.into_inner());
         let s = map.entry((method.to_string(), route.to_string(), status)).or_default();

@@ -1,6 +1,7 @@
 //! Transport: the router, the cross-cutting middleware and the response envelope.
 //! One module per resource, each with its own `router()`, merged here.
 
+pub mod eligibility;
 pub mod extract;
 pub mod health;
 pub mod me;
@@ -57,7 +58,11 @@ impl<T: Serialize> IntoResponse for Envelope<T> {
 
 /// Every endpoint of the service, without middleware.
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(health::router()).merge(me::router()).merge(openapi::router())
+    Router::new()
+        .merge(health::router())
+        .merge(me::router())
+        .merge(eligibility::router())
+        .merge(openapi::router())
 }
 
 pub fn router(state: AppState) -> Router {
@@ -65,7 +70,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The cross-cutting stack every route gets: envelope fallbacks, body limit, panic catching,
-/// rate limiting, request id / timeout / logs / metrics, and CORS outermost. Public so tests can mount probe
+/// rate limiting, CORS, and outermost request id / timeout / logs / metrics. Public so tests can mount probe
 /// routes under exactly the production stack.
 pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     routes
@@ -77,8 +82,9 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
             error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal server error", None)
         }))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit::middleware))
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(cors(&state.settings.allowed_origins))
+        // Outermost, so even CORS preflights carry x-request-id and are counted.
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
 
@@ -118,7 +124,9 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         .unwrap_or_else(|| "unmatched".to_string());
     let timeout = state.settings.request_timeout;
 
-    let mut response = request_id::scope(id.clone(), async move {
+    // Every event logged while handling the request carries its id (JSON logs print the span).
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = request_id::scope(id.clone(), tracing::Instrument::instrument(async move {
         match tokio::time::timeout(timeout, next.run(req)).await {
             Ok(response) => response,
             // Dropping the handler's future rolls back any open transaction: all or nothing.
@@ -128,7 +136,7 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
             ))
             .into_response(),
         }
-    })
+    }, span))
     .await;
 
     if let Ok(v) = HeaderValue::from_str(&id) {

@@ -16,9 +16,12 @@ use crate::app::AppState;
         crate::http::health::ready,
         crate::http::health::metrics,
         crate::http::me::me,
+        crate::http::eligibility::status,
+        crate::http::eligibility::members,
+        crate::http::eligibility::check,
     ),
     modifiers(&SecuritySchemes),
-    tags((name = "health"), (name = "session"))
+    tags((name = "health"), (name = "session"), (name = "eligibility"))
 )]
 pub struct ApiDoc;
 

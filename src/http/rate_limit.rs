@@ -48,41 +48,46 @@ pub struct RateLimiter {
 }
 
 enum Store {
-    Memory(Mutex<HashMap<IpAddr, (u64, u32)>>),
+    /// Counts of the current window only; the map is cleared when a new window starts.
+    Memory(Mutex<MemoryCounts>),
     Postgres,
+}
+
+#[derive(Default)]
+struct MemoryCounts {
+    window_start: u64,
+    counts: HashMap<IpAddr, u32>,
 }
 
 impl RateLimiter {
     pub fn new(max: u32, window_secs: u64, trust_proxy: u32, store: RateLimitStore) -> Self {
         let store = match store {
-            RateLimitStore::Memory => Store::Memory(Mutex::new(HashMap::new())),
+            RateLimitStore::Memory => Store::Memory(Mutex::new(MemoryCounts::default())),
             RateLimitStore::Postgres => Store::Postgres,
         };
         RateLimiter { max, window_secs: window_secs.max(1), trust_proxy, store }
     }
 
-    /// Counts one request of `ip` at `now_secs` (memory store).
-    fn count_in_memory(map: &Mutex<HashMap<IpAddr, (u64, u32)>>, ip: IpAddr, window_start: u64, window_secs: u64) -> u32 {
-        let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
-        // Forget finished windows now and then so the map cannot grow without bound.
-        if map.len() > 10_000 {
-            map.retain(|_, (start, _)| *start + window_secs > window_start);
+    /// Counts one request of `ip` in the window starting at `window_start` (memory store).
+    fn count_in_memory(map: &Mutex<MemoryCounts>, ip: IpAddr, window_start: u64) -> u32 {
+        let mut m = map.lock().unwrap_or_else(|p| p.into_inner());
+        if m.window_start != window_start {
+            m.window_start = window_start;
+            m.counts.clear();
         }
-        let entry = map.entry(ip).or_insert((window_start, 0));
-        if entry.0 != window_start {
-            *entry = (window_start, 0);
-        }
-        entry.1 += 1;
-        entry.1
+        let count = m.counts.entry(ip).or_insert(0);
+        *count += 1;
+        *count
     }
 
     /// Counts the request; `Ok(None)` when the shared store could not be reached (fail open).
     pub async fn check(&self, db: &PgPool, ip: IpAddr) -> Option<Decision> {
+        let ip = bucket(ip);
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         match &self.store {
             Store::Memory(map) => {
                 let window_start = now - now % self.window_secs;
-                let count = Self::count_in_memory(map, ip, window_start, self.window_secs);
+                let count = Self::count_in_memory(map, ip, window_start);
                 Some(Decision { limit: self.max, count, reset_secs: window_start + self.window_secs - now })
             }
             Store::Postgres => {
@@ -143,21 +148,41 @@ impl RateLimiter {
 }
 
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trust_proxy: u32) -> IpAddr {
-    if trust_proxy == 0 {
-        return peer;
-    }
-    let forwarded: Vec<IpAddr> = headers
+    // Walk from the right (the entry our own proxy appended) only as far as we trust; stop at the
+    // first entry that is not an address. What a client wrote further left is never read.
+    let entries: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|s| s.trim().parse::<IpAddr>())
-        .collect::<Result<_, _>>()
-        // A malformed header is not trusted at all.
-        .unwrap_or_default();
-    // [peer, last forwarded, …, first forwarded]: index n is the address n trusted hops away.
-    let chain: Vec<IpAddr> = std::iter::once(peer).chain(forwarded.into_iter().rev()).collect();
-    chain[(trust_proxy as usize).min(chain.len() - 1)]
+        .collect();
+    let mut client = peer;
+    for entry in entries.iter().rev().take(trust_proxy as usize) {
+        match parse_forwarded(entry.trim()) {
+            Some(ip) => client = ip,
+            None => break,
+        }
+    }
+    client
+}
+
+/// `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1` or `[2001:db8::1]:443`.
+fn parse_forwarded(entry: &str) -> Option<IpAddr> {
+    entry.parse::<IpAddr>().ok().or_else(|| entry.parse::<SocketAddr>().ok().map(|a| a.ip()))
+}
+
+/// The counter key: IPv4 as is; IPv6 by its /64, since one client usually holds a whole /64.
+fn bucket(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
+            }
+        },
+    }
 }
 
 fn set_headers(headers: &mut HeaderMap, d: &Decision) {
@@ -208,7 +233,9 @@ mod tests {
         assert_eq!(client_ip(peer, &h, 2), "2.2.2.2".parse::<IpAddr>().unwrap());
         assert_eq!(client_ip(peer, &h, 9), "1.1.1.1".parse::<IpAddr>().unwrap());
         assert_eq!(client_ip(peer, &HeaderMap::new(), 1), peer);
-        assert_eq!(client_ip(peer, &xff("not-an-ip, 3.3.3.3"), 1), peer, "malformed header ignored");
+        assert_eq!(client_ip(peer, &xff("junk, 3.3.3.3"), 1), "3.3.3.3".parse::<IpAddr>().unwrap(), "junk left of the trusted hop is never read");
+        assert_eq!(client_ip(peer, &xff("1.1.1.1, junk, 3.3.3.3"), 3), "3.3.3.3".parse::<IpAddr>().unwrap(), "stops at the first bad entry");
+        assert_eq!(client_ip(peer, &xff("3.3.3.3:4567"), 1), "3.3.3.3".parse::<IpAddr>().unwrap(), "a port is dropped");
     }
 
     #[tokio::test]
@@ -223,5 +250,15 @@ mod tests {
         let third = limiter.check(&db, a).await.unwrap();
         assert!(!third.allowed() && third.remaining() == 0);
         assert!(limiter.check(&db, b).await.unwrap().allowed(), "another client has its own count");
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(bucket(a), bucket(b));
+        assert_ne!(bucket(a), bucket(c));
+        assert_eq!(bucket("::ffff:1.2.3.4".parse().unwrap()), "1.2.3.4".parse::<IpAddr>().unwrap());
     }
 }

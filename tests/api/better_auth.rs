@@ -103,6 +103,13 @@ impl BetterAuth {
         assert_eq!(res.status(), 200, "sign-out: {}", res.text().await.unwrap_or_default());
     }
 
+    /// Better Auth's view without its own refresh (`disableRefresh=true`).
+    pub async fn get_session_no_refresh(&self, cookie: &str) -> serde_json::Value {
+        let url = format!("{}/api/auth/get-session?disableRefresh=true", self.base);
+        let res = self.client.get(url).header("cookie", cookie).send().await.unwrap();
+        res.json().await.unwrap_or(serde_json::Value::Null)
+    }
+
     /// Better Auth's own view of a session (null when it has none).
     pub async fn get_session(&self, cookie: &str) -> serde_json::Value {
         let res = self.client.get(format!("{}/api/auth/get-session", self.base)).header("cookie", cookie).send().await.unwrap();

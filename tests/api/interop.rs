@@ -48,7 +48,11 @@ async fn sessions_from_a_real_better_auth_are_accepted_and_bad_ones_refused() {
 
     // Tampered signature, and the real token signed with another secret.
     let (name, value) = member.cookie.split_once('=').unwrap();
-    let tampered = format!("{name}={}", value.replacen(&value[40..41], if &value[40..41] == "A" { "B" } else { "A" }, 1));
+    // Change one character inside the signature (after "token."), nothing else.
+    let at = value.find('.').unwrap() + 5;
+    let swapped = if &value[at..at + 1] == "A" { "B" } else { "A" };
+    let tampered = format!("{name}={}{swapped}{}", &value[..at], &value[at + 1..]);
+    assert_eq!(&tampered[..name.len() + 1 + at], &member.cookie[..name.len() + 1 + at], "token part untouched");
     let foreign = format!("{name}={}", signed_cookie_value(b"some-other-better-auth-secret-000000", &member.token));
     for cookie in [&tampered, &foreign] {
         let (status, body) = me(&app, ("cookie", cookie)).await;
@@ -88,7 +92,14 @@ async fn a_session_we_refresh_stays_valid_for_better_auth() {
         .await
         .unwrap();
     assert_eq!(me(&app, ("cookie", &user.cookie)).await.0, 200);
-    let session = auth.get_session(&user.cookie).await;
+    let days_in_db: f64 = sqlx::query_scalar("SELECT EXTRACT(EPOCH FROM expires_at - (now() AT TIME ZONE 'UTC'))::float8 / 86400 FROM session WHERE token = $1")
+        .bind(&user.token)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!((6.99..=7.01).contains(&days_in_db), "we extended it to 7 days: {days_in_db}");
+    // Read without letting Better Auth refresh it itself, so what it sees is what we wrote.
+    let session = auth.get_session_no_refresh(&user.cookie).await;
     let expires = chrono::DateTime::parse_from_rfc3339(session["session"]["expiresAt"].as_str().unwrap()).unwrap();
     let days = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours() as f64 / 24.0;
     assert!((6.9..=7.01).contains(&days), "Better Auth sees the 7-day extension: {days} days");

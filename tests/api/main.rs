@@ -3,10 +3,13 @@
 mod better_auth;
 mod helpers;
 
+mod eligibility;
 mod health;
 mod interop;
 mod http_stack;
+mod members;
 mod migrations;
 mod process;
 mod rate_limits;
 mod sessions;
+mod standin;

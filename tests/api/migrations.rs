@@ -163,7 +163,9 @@ async fn payout_management_is_created_when_absent_with_one_open_payout_per_membe
     let db = fixture_db().await;
     sqlx::query("DROP VIEW active_member_queue_view").execute(&db).await.unwrap();
     sqlx::query("DROP TABLE payout_management").execute(&db).await.unwrap();
+    let main_app = schema_snapshot(&db, false).await;
     migrate::run(&db).await.unwrap();
+    assert_eq!(schema_snapshot(&db, false).await, main_app, "creating the table added nothing to the main app's tables");
 
     let (user, membership) = member(&db, "new@tenure.test").await;
     let insert = |payout_id: &'static str, status: &'static str| {

@@ -100,6 +100,9 @@ async fn two_instances_share_one_limit_through_postgres() {
 #[tokio::test]
 async fn a_new_window_starts_a_new_count() {
     let app = limited_app(&[("RATE_LIMIT_MAX", "1"), ("RATE_LIMIT_WINDOW_SECS", "2"), ("RATE_LIMIT_STORE", "postgres")]).await;
+    // Start just after a window boundary so both requests fall in one window.
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    tokio::time::sleep(std::time::Duration::from_millis(2000 - ms % 2000 + 50)).await;
     app.get("/api/me").await;
     let res = app.get("/api/me").await;
     assert_eq!(res.status(), 429);

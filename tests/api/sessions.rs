@@ -125,6 +125,9 @@ async fn camel_case_session_columns_of_a_stock_better_auth() {
             r#"ALTER TABLE session RENAME COLUMN updated_at TO "updatedAt""#,
             r#"ALTER TABLE session RENAME COLUMN created_at TO "createdAt""#,
             r#"ALTER TABLE session ALTER COLUMN "expiresAt" TYPE timestamptz USING "expiresAt" AT TIME ZONE 'UTC'"#,
+            // A stock Better Auth stores the user id as text.
+            r#"ALTER TABLE session DROP CONSTRAINT session_user_id_fkey"#,
+            r#"ALTER TABLE session ALTER COLUMN "userId" TYPE text"#,
         ],
     )
     .await;

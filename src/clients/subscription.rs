@@ -1,0 +1,155 @@
+//! The subscription service: total revenue (with a timeout, a circuit breaker and the database
+//! fallback of SPEC §2) and, later, subscription cancellation.
+
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rust_decimal::Decimal;
+use serde_json::Value;
+use sqlx::PgPool;
+
+use crate::domain::eligibility::RevenueSource;
+
+/// Consecutive failures that open the breaker, and how long it stays open.
+pub const BREAKER_THRESHOLD: u32 = 5;
+pub const BREAKER_OPEN_FOR: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerState {
+    Closed,
+    Open,
+    /// The open period ended: the next call is a trial.
+    HalfOpen,
+}
+
+#[derive(Debug)]
+struct Breaker {
+    failures: u32,
+    open_until: Option<Instant>,
+}
+
+pub struct SubscriptionClient {
+    http: reqwest::Client,
+    base_url: String,
+    breaker: Mutex<Breaker>,
+    open_for: Duration,
+}
+
+/// Revenue and where it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revenue {
+    pub total: Decimal,
+    pub source: RevenueSource,
+}
+
+impl SubscriptionClient {
+    pub fn new(base_url: &str, timeout: Duration) -> Self {
+        Self::with_open_period(base_url, timeout, BREAKER_OPEN_FOR)
+    }
+
+    /// As `new`, with another open period (tests).
+    pub fn with_open_period(base_url: &str, timeout: Duration, open_for: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(concat!("payout-service/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("HTTP client builds");
+        SubscriptionClient {
+            http,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            breaker: Mutex::new(Breaker { failures: 0, open_until: None }),
+            open_for,
+        }
+    }
+
+    pub fn breaker_state(&self) -> BreakerState {
+        let b = self.breaker.lock().unwrap_or_else(|p| p.into_inner());
+        match b.open_until {
+            Some(until) if Instant::now() < until => BreakerState::Open,
+            Some(_) => BreakerState::HalfOpen,
+            None => BreakerState::Closed,
+        }
+    }
+
+    fn record(&self, ok: bool) {
+        let mut b = self.breaker.lock().unwrap_or_else(|p| p.into_inner());
+        if ok {
+            b.failures = 0;
+            b.open_until = None;
+        } else {
+            b.failures += 1;
+            // A failed trial reopens at once; otherwise open after the threshold.
+            if b.open_until.is_some() || b.failures >= BREAKER_THRESHOLD {
+                b.open_until = Some(Instant::now() + self.open_for);
+                tracing::warn!(failures = b.failures, open_secs = self.open_for.as_secs(), "subscription service circuit open");
+            }
+        }
+    }
+
+    /// `GET /api/revenue/total` → `{"data":{"totalRevenue": <dollars>}}`. `None` on any failure
+    /// (which counts against the breaker) or while the breaker is open.
+    pub async fn fetch_total_revenue(&self) -> Option<Decimal> {
+        if self.breaker_state() == BreakerState::Open {
+            return None;
+        }
+        let url = format!("{}/api/revenue/total", self.base_url);
+        let result = async {
+            let res = self.http.get(&url).send().await.map_err(|e| e.to_string())?;
+            if !res.status().is_success() {
+                return Err(format!("status {}", res.status()));
+            }
+            let body: Value = res.json().await.map_err(|e| format!("malformed JSON: {e}"))?;
+            parse_total(&body["data"]["totalRevenue"]).ok_or_else(|| "totalRevenue missing or not a number".to_string())
+        }
+        .await;
+        match result {
+            Ok(total) => {
+                self.record(true);
+                Some(total)
+            }
+            Err(e) => {
+                tracing::warn!(error.message = %e, "subscription service revenue unavailable; using the database");
+                self.record(false);
+                None
+            }
+        }
+    }
+
+    /// Revenue from the subscription service, or from succeeded payments when it fails or says ≤ 0.
+    pub async fn total_revenue(&self, db: &PgPool) -> Result<Revenue, sqlx::Error> {
+        if let Some(total) = self.fetch_total_revenue().await {
+            if total > Decimal::ZERO {
+                return Ok(Revenue { total, source: RevenueSource::SubscriptionService });
+            }
+        }
+        let total = crate::db::eligibility::succeeded_payments_total(db).await?;
+        Ok(Revenue { total, source: RevenueSource::Database })
+    }
+}
+
+/// A number or a numeric string, kept exact and rounded to cents.
+fn parse_total(v: &Value) -> Option<Decimal> {
+    let text = match v {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_string(),
+        _ => return None,
+    };
+    Decimal::from_str(&text).or_else(|_| Decimal::from_scientific(&text)).ok().map(|d| d.round_dp(2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn totals_are_read_exactly() {
+        assert_eq!(parse_total(&json!(123456.78)), Some(Decimal::from_str("123456.78").unwrap()));
+        assert_eq!(parse_total(&json!("250000.5")), Some(Decimal::from_str("250000.50").unwrap()));
+        assert_eq!(parse_total(&json!(1e6)), Some(Decimal::from(1_000_000)));
+        assert_eq!(parse_total(&json!(null)), None);
+        assert_eq!(parse_total(&json!("lots")), None);
+    }
+}

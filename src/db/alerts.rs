@@ -1,0 +1,58 @@
+//! Rows in the main app's `admin_alerts` (ids supplied by us).
+
+use serde_json::Value;
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+pub struct NewAlert<'a> {
+    pub title: String,
+    pub message: String,
+    pub severity: &'a str,
+    pub category: &'a str,
+    pub related_entity: Option<Value>,
+    pub trigger_info: Value,
+    pub metadata: Value,
+}
+
+/// Returns (id, alert_id).
+pub async fn insert(tx: &mut Transaction<'_, Postgres>, alert: NewAlert<'_>) -> Result<(Uuid, String), sqlx::Error> {
+    let row = sqlx::query!(
+        r#"INSERT INTO admin_alerts (id, alert_id, title, message, severity, category, status, related_entity,
+                                    trigger_info, notifications_sent, metadata, created_at, updated_at)
+           VALUES (gen_random_uuid(), gen_random_uuid()::text, $1, $2, $3, $4, 'new', $5, $6, '[]', $7, now(), now())
+           RETURNING id, alert_id"#,
+        alert.title,
+        alert.message,
+        alert.severity,
+        alert.category,
+        alert.related_entity,
+        alert.trigger_info,
+        alert.metadata,
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((row.id, row.alert_id))
+}
+
+/// Today's (UTC) payout-eligible alert, if one was raised.
+pub async fn eligible_alert_today(tx: &mut Transaction<'_, Postgres>) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT alert_id FROM admin_alerts
+           WHERE category = 'payment' AND metadata ->> 'kind' = 'payout_eligible'
+             AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+           ORDER BY created_at LIMIT 1"#
+    )
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Active admins (status active or unset), who receive admin emails.
+pub async fn active_admins(tx: &mut Transaction<'_, Postgres>) -> Result<Vec<(i32, String, Option<String>)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT id, email::text AS "email!", name FROM admin
+           WHERE lower(coalesce(status, 'active')) = 'active' ORDER BY id"#
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.email, r.name)).collect())
+}

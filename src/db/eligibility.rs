@@ -1,0 +1,104 @@
+//! Revenue, committed payouts and the member queue with the service's own selectability checks.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::{PgPool, Postgres};
+use uuid::Uuid;
+
+/// Statuses in which a payout is open (at most one per member, by a unique index).
+pub const OPEN_STATUSES: [&str; 4] = ["pending_approval", "approved", "payment_sent", "payment_failed"];
+
+/// The queue view joined with what this service knows itself. Set-based joins, so it stays fast
+/// on production-sized tables with or without indexes on the main app's tables.
+macro_rules! queue_cte {
+    () => {
+        "WITH kyc AS (
+            SELECT DISTINCT ON (user_id) user_id, status, expires_at
+            FROM kyc_verification
+            ORDER BY user_id, coalesce(updated_at, created_at) DESC NULLS LAST, id
+         ), payouts AS (
+            SELECT user_id,
+                   bool_or(status IN ('pending_approval', 'approved', 'payment_sent', 'payment_failed')) AS in_progress,
+                   bool_or(status = 'completed') AS paid
+            FROM payout_management GROUP BY user_id
+         ), queue AS (
+            SELECT q.membership_id, q.user_id, q.email, q.full_name, q.subscription_status::text AS subscription_status,
+                   q.tenure_start_date, q.last_payment_date, q.total_successful_payments::bigint AS total_successful_payments,
+                   q.lifetime_payment_total::numeric AS lifetime_payment_total, q.queue_position::bigint AS queue_position,
+                   coalesce(q.meets_time_requirement, false) AS meets_time_requirement,
+                   kyc.status AS kyc_status,
+                   coalesce(kyc.status = 'verified' AND (kyc.expires_at IS NULL OR kyc.expires_at > now()), false) AS kyc_ok,
+                   coalesce(q.is_eligible, false) AND coalesce(q.subscription_status::text IN ('active', 'trialing'), false) AS subscription_ok,
+                   coalesce(p.in_progress, false) AS payout_in_progress,
+                   coalesce(q.has_received_payout, false) OR coalesce(p.paid, false) AS already_paid
+            FROM active_member_queue_view q
+            LEFT JOIN kyc ON kyc.user_id = q.user_id
+            LEFT JOIN payouts p ON p.user_id = q.user_id
+         ) "
+    };
+}
+
+macro_rules! selectable {
+    () => {
+        "(kyc_ok AND subscription_ok AND NOT payout_in_progress AND NOT already_paid)"
+    };
+}
+
+/// One queue member with the flags the blockers are derived from.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QueueRow {
+    pub membership_id: Option<Uuid>,
+    pub user_id: Uuid,
+    pub email: Option<String>,
+    pub full_name: Option<String>,
+    pub subscription_status: Option<String>,
+    pub tenure_start_date: Option<DateTime<Utc>>,
+    pub last_payment_date: Option<DateTime<Utc>>,
+    pub total_successful_payments: Option<i64>,
+    pub lifetime_payment_total: Option<Decimal>,
+    pub queue_position: i64,
+    pub meets_time_requirement: bool,
+    pub kyc_status: Option<String>,
+    pub kyc_ok: bool,
+    pub subscription_ok: bool,
+    pub payout_in_progress: bool,
+    pub already_paid: bool,
+    pub has_w9: bool,
+    pub has_primary_address: bool,
+}
+
+pub async fn succeeded_payments_total(db: &PgPool) -> Result<Decimal, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT coalesce(sum(amount), 0) AS "total!" FROM user_payments WHERE status = 'succeeded'"#)
+        .fetch_one(db)
+        .await
+}
+
+/// Payouts not rejected or cancelled.
+pub async fn committed_payouts<'e, E: sqlx::Executor<'e, Database = Postgres>>(db: E) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM payout_management WHERE status NOT IN ('rejected', 'cancelled')"#)
+        .fetch_one(db)
+        .await
+}
+
+/// (queue members, selectable members).
+pub async fn queue_counts<'e, E: sqlx::Executor<'e, Database = Postgres>>(db: E) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(concat!(queue_cte!(), "SELECT count(*), count(*) FILTER (WHERE ", selectable!(), ") FROM queue"))
+        .fetch_one(db)
+        .await
+}
+
+const PAGE_SQL: &str = concat!(
+    queue_cte!(),
+    "SELECT queue.*, w9.user_id IS NOT NULL AS has_w9, addr.user_id IS NOT NULL AS has_primary_address
+     FROM queue
+     LEFT JOIN (SELECT DISTINCT user_id FROM tax_forms WHERE form_type = 'W-9' AND status IS DISTINCT FROM 'pending') w9
+            ON w9.user_id = queue.user_id
+     LEFT JOIN (SELECT DISTINCT user_id FROM user_addresses WHERE is_primary IS TRUE) addr ON addr.user_id = queue.user_id
+     ORDER BY queue.queue_position, queue.user_id
+     LIMIT $1 OFFSET $2"
+);
+
+/// A page of the queue in position order.
+pub async fn queue_page(db: &PgPool, limit: i64, offset: i64) -> Result<Vec<QueueRow>, sqlx::Error> {
+    sqlx::query_as(PAGE_SQL).bind(limit).bind(offset).fetch_all(db).await
+}

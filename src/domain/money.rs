@@ -1,0 +1,72 @@
+//! Money: exact decimals, carried in JSON as strings with two decimals ("99700.00").
+
+use std::fmt;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Serialize, Serializer};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Money(Decimal);
+
+impl Money {
+    pub const ZERO: Money = Money(Decimal::ZERO);
+
+    /// Exact: refuses nothing, rounds nothing. Amounts from the database are already cents.
+    pub fn new(amount: Decimal) -> Self {
+        Money(amount)
+    }
+
+    /// Rounded to cents with banker's rounding (only where a rate applies, SPEC §2).
+    pub fn from_rate(amount: Decimal) -> Self {
+        Money(amount.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven))
+    }
+
+    pub fn amount(&self) -> Decimal {
+        self.0
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = self.0.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
+        d.rescale(2);
+        write!(f, "{d}")
+    }
+}
+
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl utoipa::PartialSchema for Money {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .examples([serde_json::json!("99700.00")])
+            .description(Some("US dollars, exact, two decimals"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Money {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn two_decimals_always() {
+        assert_eq!(Money::new(Decimal::from(99700)).to_string(), "99700.00");
+        assert_eq!(Money::new(Decimal::from_str("0.5").unwrap()).to_string(), "0.50");
+        assert_eq!(serde_json::to_string(&Money::new(Decimal::from_str("123.456").unwrap())).unwrap(), "\"123.46\"");
+    }
+
+    #[test]
+    fn bankers_rounding_where_a_rate_applies() {
+        assert_eq!(Money::from_rate(Decimal::from_str("0.125").unwrap()).to_string(), "0.12");
+        assert_eq!(Money::from_rate(Decimal::from_str("0.135").unwrap()).to_string(), "0.14");
+    }
+}

@@ -1,0 +1,39 @@
+//! Emails: rendered from templates kept as files (templates/email), written to the outbox in the
+//! same transaction as the change that causes them. The sender worker arrives with issue 7.
+
+pub mod templates;
+
+use sqlx::{Postgres, Transaction};
+
+/// A rendered message ready for the outbox.
+#[derive(Debug, Clone)]
+pub struct Email {
+    /// Unique per event and recipient: the outbox never holds two messages with one key.
+    pub dedupe_key: String,
+    pub template: &'static str,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub payout_id: Option<String>,
+}
+
+/// Adds the message to the outbox unless one with its dedupe key exists. Returns whether it was added.
+pub async fn enqueue(tx: &mut Transaction<'_, Postgres>, email: &Email) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query!(
+        "INSERT INTO payout_email_outbox (dedupe_key, template, recipient, subject, body_text, body_html, payout_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (dedupe_key) DO NOTHING",
+        email.dedupe_key,
+        email.template,
+        email.recipient,
+        email.subject,
+        email.body_text,
+        email.body_html,
+        email.payout_id,
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}

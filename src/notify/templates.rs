@@ -1,0 +1,69 @@
+//! `{{name}}` substitution over the template files; values are HTML-escaped in HTML bodies.
+//! The first line of a `.txt` template is `Subject: …`.
+
+use super::Email;
+
+struct Template {
+    name: &'static str,
+    text: &'static str,
+    html: &'static str,
+}
+
+const TEMPLATES: &[Template] = &[Template {
+    name: "eligibility_reached",
+    text: include_str!("../../templates/email/eligibility_reached.txt"),
+    html: include_str!("../../templates/email/eligibility_reached.html"),
+}];
+
+fn fill(template: &str, vars: &[(&str, String)], escape: bool) -> String {
+    let mut out = template.to_string();
+    for (name, value) in vars {
+        let value = if escape { html_escape(value) } else { value.clone() };
+        out = out.replace(&format!("{{{{{name}}}}}"), &value);
+    }
+    out
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+/// Renders `name` for `recipient`. Panics only for a template name that does not exist (a bug).
+pub fn render(name: &'static str, recipient: &str, dedupe_key: String, payout_id: Option<String>, vars: &[(&str, String)]) -> Email {
+    let t = TEMPLATES.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no email template {name}"));
+    let text = fill(t.text, vars, false);
+    let (subject_line, body) = text.split_once('\n').unwrap_or((&text, ""));
+    Email {
+        dedupe_key,
+        template: t.name,
+        recipient: recipient.to_string(),
+        subject: subject_line.trim_start_matches("Subject:").trim().to_string(),
+        body_text: body.to_string(),
+        body_html: fill(t.html, vars, true),
+        payout_id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_placeholder_is_filled_and_html_escaped() {
+        let vars = [
+            ("admin_name", "Ava <Admin>".to_string()),
+            ("date", "2026-11-23".into()),
+            ("revenue", "250000.00".into()),
+            ("revenue_source", "database".into()),
+            ("threshold", "100000.00".into()),
+            ("company_age_months", "30".into()),
+            ("available_payouts", "2".into()),
+            ("eligible_member_count", "9".into()),
+        ];
+        let e = render("eligibility_reached", "a@b.c", "k".into(), None, &vars);
+        assert_eq!(e.subject, "Payout eligibility reached: 2 reward(s) can be paid");
+        assert!(e.body_text.contains("$250000.00") && e.body_text.contains("Ava <Admin>"));
+        assert!(e.body_html.contains("Ava &lt;Admin&gt;"));
+        assert!(!e.body_text.contains("{{") && !e.body_html.contains("{{"), "unfilled placeholder");
+    }
+}

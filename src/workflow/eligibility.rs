@@ -1,0 +1,218 @@
+//! Eligibility status, the member queue with blockers, and the eligibility check (manual or daily).
+
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::db::{self, audit};
+use crate::domain::eligibility::{evaluate, Eligibility, Facts, Rules};
+use crate::domain::money::Money;
+use crate::domain::selection::{blockers, Blocker, MemberFlags};
+use crate::error::AppResult;
+use crate::notify;
+
+pub fn rules(state: &AppState) -> Rules {
+    let s = &state.settings;
+    Rules {
+        threshold: s.payout_threshold,
+        reward: s.reward_per_winner,
+        min_company_age_months: s.min_company_age_months,
+        launch_date: s.business_launch_date,
+    }
+}
+
+/// The company's eligibility now.
+pub async fn current(state: &AppState) -> AppResult<Eligibility> {
+    let revenue = state.subscription.total_revenue(&state.db).await?;
+    let committed = db::eligibility::committed_payouts(&state.db).await?;
+    let (_, selectable) = db::eligibility::queue_counts(&state.db).await?;
+    let now = Utc::now();
+    Ok(evaluate(
+        &rules(state),
+        &Facts {
+            revenue: revenue.total,
+            revenue_source: revenue.source,
+            today: now.date_naive(),
+            committed_payouts: committed,
+            selectable_members: selectable,
+            next_check: crate::jobs::schedule::next_after(&state.settings.eligibility_check_cron, now),
+        },
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueMember {
+    pub user_id: uuid::Uuid,
+    pub membership_id: Option<uuid::Uuid>,
+    pub email: Option<String>,
+    pub full_name: Option<String>,
+    pub queue_position: i64,
+    pub tenure_start_date: Option<chrono::DateTime<Utc>>,
+    pub last_payment_date: Option<chrono::DateTime<Utc>>,
+    pub total_successful_payments: Option<i64>,
+    pub lifetime_payment_total: Option<Money>,
+    pub subscription_status: Option<String>,
+    pub kyc_status: Option<String>,
+    pub meets_time_requirement: bool,
+    pub selectable: bool,
+    /// Why the member cannot be selected now (empty when selectable).
+    pub blockers: Vec<Blocker>,
+    pub has_w9: bool,
+    pub has_primary_address: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MembersPage {
+    pub members: Vec<QueueMember>,
+    /// Members in the queue.
+    pub total: i64,
+    /// Members selectable now.
+    pub selectable_count: i64,
+    pub available_payouts: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+pub async fn members(state: &AppState, limit: i64, offset: i64) -> AppResult<MembersPage> {
+    let eligibility = current(state).await?;
+    let (total, selectable_count) = db::eligibility::queue_counts(&state.db).await?;
+    let rows = db::eligibility::queue_page(&state.db, limit, offset).await?;
+    let members = rows
+        .into_iter()
+        .map(|r| {
+            let blockers = blockers(&MemberFlags {
+                kyc_verified: r.kyc_ok,
+                subscription_active: r.subscription_ok,
+                payout_in_progress: r.payout_in_progress,
+                already_paid: r.already_paid,
+            });
+            QueueMember {
+                user_id: r.user_id,
+                membership_id: r.membership_id,
+                email: r.email,
+                full_name: r.full_name,
+                queue_position: r.queue_position,
+                tenure_start_date: r.tenure_start_date,
+                last_payment_date: r.last_payment_date,
+                total_successful_payments: r.total_successful_payments,
+                lifetime_payment_total: r.lifetime_payment_total.map(Money::new),
+                subscription_status: r.subscription_status,
+                kyc_status: r.kyc_status,
+                meets_time_requirement: r.meets_time_requirement,
+                selectable: blockers.is_empty(),
+                blockers,
+                has_w9: r.has_w9,
+                has_primary_address: r.has_primary_address,
+            }
+        })
+        .collect();
+    Ok(MembersPage { members, total, selectable_count, available_payouts: eligibility.available_payouts, limit, offset })
+}
+
+/// Who asked for the check.
+pub enum Trigger {
+    Manual(audit::Origin),
+    Scheduled,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckOutcome {
+    pub eligibility: Eligibility,
+    /// Today's payout-eligible alert, when eligible (raised now or earlier today).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert_id: Option<String>,
+    /// Whether this check raised the alert (false when today's already existed).
+    pub alert_created: bool,
+}
+
+/// Both the manual check and the daily job: log the check; when eligible, raise at most one
+/// alert a day and write the admins' email, all in one transaction.
+pub async fn check(state: &AppState, trigger: Trigger) -> AppResult<CheckOutcome> {
+    let eligibility = current(state).await?;
+    let (origin, source) = match &trigger {
+        Trigger::Manual(origin) => (origin.clone(), "manual"),
+        Trigger::Scheduled => (audit::Origin::default(), "scheduled"),
+    };
+    let snapshot = serde_json::to_value(&eligibility).map_err(crate::error::AppError::internal)?;
+    let mut tx = state.db.begin().await?;
+    audit::insert(
+        &mut tx,
+        &origin,
+        audit::AuditLog {
+            entity_type: "payout_eligibility",
+            entity_id: None,
+            action: "eligibility_check",
+            old_values: None,
+            new_values: Some(snapshot.clone()),
+            success: true,
+            error_message: None,
+            metadata: json!({ "trigger": source }),
+        },
+    )
+    .await?;
+
+    let mut alert_id = None;
+    let mut alert_created = false;
+    if eligibility.is_eligible {
+        // One alert a day across every instance and every concurrent check.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('payout-service:eligibility-alert'))").execute(&mut *tx).await?;
+        let today = Utc::now().date_naive();
+        alert_id = db::alerts::eligible_alert_today(&mut tx).await?;
+        if alert_id.is_none() {
+            let message = format!(
+                "Revenue ${} ({}) meets the ${} threshold; the company is {} months old; {} payout(s) available for {} selectable member(s).",
+                eligibility.total_revenue,
+                serde_json::to_value(eligibility.revenue_source).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                eligibility.revenue_threshold,
+                eligibility.company_age_months,
+                eligibility.available_payouts,
+                eligibility.eligible_member_count,
+            );
+            let (_, id) = db::alerts::insert(
+                &mut tx,
+                db::alerts::NewAlert {
+                    title: "Payout eligibility reached".into(),
+                    message,
+                    severity: "info",
+                    category: "payment",
+                    related_entity: None,
+                    trigger_info: json!({ "source": source, "adminId": origin.admin_id, "requestId": origin.request_id }),
+                    metadata: json!({
+                        "kind": "payout_eligible",
+                        "date": today.to_string(),
+                        "totalRevenue": eligibility.total_revenue,
+                        "revenueSource": eligibility.revenue_source,
+                        "companyAgeMonths": eligibility.company_age_months,
+                        "availablePayouts": eligibility.available_payouts,
+                        "potentialWinners": eligibility.potential_winners,
+                        "committedPayouts": eligibility.committed_payouts,
+                    }),
+                },
+            )
+            .await?;
+            alert_id = Some(id);
+            alert_created = true;
+            for (_, email, name) in db::alerts::active_admins(&mut tx).await? {
+                let vars = [
+                    ("admin_name", name.clone().unwrap_or_else(|| "admin".into())),
+                    ("date", today.to_string()),
+                    ("revenue", eligibility.total_revenue.to_string()),
+                    ("revenue_source", snapshot["revenueSource"].as_str().unwrap_or_default().to_string()),
+                    ("threshold", eligibility.revenue_threshold.to_string()),
+                    ("company_age_months", eligibility.company_age_months.to_string()),
+                    ("available_payouts", eligibility.available_payouts.to_string()),
+                    ("eligible_member_count", eligibility.eligible_member_count.to_string()),
+                ];
+                let key = format!("eligibility_reached:{today}:{}", email.to_lowercase());
+                notify::enqueue(&mut tx, &notify::templates::render("eligibility_reached", &email, key, None, &vars)).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(CheckOutcome { eligibility, alert_id, alert_created })
+}

@@ -1,0 +1,4 @@
+//! The use cases: each runs the rules of `domain` against the data of `db` in one transaction
+//! with its audit rows and emails.
+
+pub mod eligibility;
