@@ -135,6 +135,17 @@ fn spawn_background(state: &AppState, shutdown: watch::Receiver<bool>) -> Vec<to
             }
         }));
     }
+    {
+        let (state, mut shutdown) = (state.clone(), shutdown.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = async { let _ = shutdown.wait_for(|stop| *stop).await; } => break,
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => crate::http::idempotency::prune(&state.db).await,
+                }
+            }
+        }));
+    }
     drop(shutdown);
     tasks
 }

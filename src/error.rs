@@ -29,6 +29,9 @@ pub enum AppError {
     InvalidSession,
     #[error("{0}")]
     Forbidden(String),
+    /// 403 with its own code (e.g. SELF_APPROVAL_FORBIDDEN).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     #[error("{0}")]
     NotFound(String),
     #[error("Payout not found")]
@@ -70,7 +73,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthorized | AppError::InvalidSession => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::Refused { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound(_) | AppError::PayoutNotFound => StatusCode::NOT_FOUND,
             AppError::Validation { .. } => StatusCode::BAD_REQUEST,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
@@ -93,7 +96,7 @@ impl AppError {
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::PayoutNotFound => "PAYOUT_NOT_FOUND",
             AppError::Validation { .. } => "VALIDATION_ERROR",
-            AppError::Conflict { code, .. } | AppError::Business { code, .. } => code,
+            AppError::Conflict { code, .. } | AppError::Business { code, .. } | AppError::Refused { code, .. } => code,
             AppError::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             AppError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
             AppError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
@@ -149,6 +152,27 @@ impl From<sqlx::Error> for AppError {
             _ => AppError::Internal(err.into()),
         }
     }
+}
+
+/// Constraint violations that mean a business rule, not a bug: the database backs the rules the
+/// code checks first, so these surface only under races the code did not foresee.
+pub fn from_constraint(err: sqlx::Error) -> AppError {
+    if let sqlx::Error::Database(db) = &err {
+        match db.constraint() {
+            Some("payout_management_one_open_per_user") => {
+                return AppError::Business {
+                    code: "MEMBER_NOT_SELECTABLE",
+                    message: "The member already has an open payout".into(),
+                    details: None,
+                }
+            }
+            Some("payout_management_payout_id_key") => {
+                return AppError::Conflict { code: "CONFLICT", message: "Payout id collision; retry".into(), details: None }
+            }
+            _ => {}
+        }
+    }
+    AppError::from(err)
 }
 
 pub type AppResult<T> = Result<T, AppError>;

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use sqlx::{PgPool, Postgres};
+use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 /// Statuses in which a payout is open (at most one per member, by a unique index).
@@ -85,6 +85,59 @@ pub async fn queue_counts<'e, E: sqlx::Executor<'e, Database = Postgres>>(db: E)
     sqlx::query_as(concat!(queue_cte!(), "SELECT count(*), count(*) FILTER (WHERE ", selectable!(), ") FROM queue"))
         .fetch_one(db)
         .await
+}
+
+impl QueueRow {
+    pub fn blockers(&self) -> Vec<crate::domain::selection::Blocker> {
+        crate::domain::selection::blockers(&crate::domain::selection::MemberFlags {
+            kyc_verified: self.kyc_ok,
+            subscription_active: self.subscription_ok,
+            payout_in_progress: self.payout_in_progress,
+            already_paid: self.already_paid,
+        })
+    }
+}
+
+const MEMBERS_SQL: &str = concat!(
+    queue_cte!(),
+    "SELECT queue.*, false AS has_w9, false AS has_primary_address FROM queue
+     WHERE queue.user_id = ANY($1) ORDER BY queue.queue_position"
+);
+
+/// The queue rows of these users (absent when not in the queue).
+pub async fn queue_members(tx: &mut Transaction<'_, Postgres>, user_ids: &[Uuid]) -> Result<Vec<QueueRow>, sqlx::Error> {
+    sqlx::query_as(MEMBERS_SQL).bind(user_ids).fetch_all(&mut **tx).await
+}
+
+const AHEAD_SQL: &str = concat!(
+    queue_cte!(),
+    "SELECT user_id, queue_position FROM queue
+     WHERE ", selectable!(), " AND queue_position < $1 AND NOT (user_id = ANY($2))
+     ORDER BY queue_position LIMIT 50"
+);
+
+/// Selectable members ranked ahead of `position` that are not among `chosen`.
+pub async fn selectable_ahead(
+    tx: &mut Transaction<'_, Postgres>,
+    position: i64,
+    chosen: &[Uuid],
+) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
+    sqlx::query_as(AHEAD_SQL).bind(position).bind(chosen).fetch_all(&mut **tx).await
+}
+
+/// Why a user missing from the queue view cannot be selected.
+pub async fn outside_queue_blocker(tx: &mut Transaction<'_, Postgres>, user_id: Uuid) -> Result<&'static str, sqlx::Error> {
+    let statuses: Vec<String> = sqlx::query_scalar("SELECT status FROM payout_management WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(if statuses.iter().any(|s| s == "completed") {
+        "already_paid"
+    } else if statuses.iter().any(|s| OPEN_STATUSES.contains(&s.as_str())) {
+        "payout_in_progress"
+    } else {
+        "not_in_queue"
+    })
 }
 
 const PAGE_SQL: &str = concat!(

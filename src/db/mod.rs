@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod audit;
 pub mod eligibility;
 pub mod migrate;
+pub mod payouts;
 
 use std::str::FromStr;
 use std::time::Duration;

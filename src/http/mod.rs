@@ -1,12 +1,16 @@
 //! Transport: the router, the cross-cutting middleware and the response envelope.
 //! One module per resource, each with its own `router()`, merged here.
 
+pub mod body;
 pub mod eligibility;
 pub mod extract;
+pub mod idempotency;
 pub mod health;
 pub mod me;
+pub mod members;
 pub mod metrics;
 pub mod openapi;
+pub mod payouts;
 pub mod rate_limit;
 pub mod request_id;
 
@@ -62,6 +66,8 @@ pub fn routes() -> Router<AppState> {
         .merge(health::router())
         .merge(me::router())
         .merge(eligibility::router())
+        .merge(payouts::router())
+        .merge(members::router())
         .merge(openapi::router())
 }
 
@@ -70,7 +76,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The cross-cutting stack every route gets: envelope fallbacks, body limit, panic catching,
-/// rate limiting, CORS, and outermost request id / timeout / logs / metrics. Public so tests can mount probe
+/// idempotency keys, rate limiting, CORS, and outermost request id / timeout / logs / metrics. Public so tests can mount probe
 /// routes under exactly the production stack.
 pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     routes
@@ -81,6 +87,7 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
             // The panic hook logs the message with the request id; the caller gets the opaque envelope.
             error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal server error", None)
         }))
+        .layer(middleware::from_fn_with_state(state.clone(), idempotency::middleware))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit::middleware))
         .layer(cors(&state.settings.allowed_origins))
         // Outermost, so even CORS preflights carry x-request-id and are counted.

@@ -19,9 +19,17 @@ use crate::app::AppState;
         crate::http::eligibility::status,
         crate::http::eligibility::members,
         crate::http::eligibility::check,
+        crate::http::payouts::create,
+        crate::http::payouts::list,
+        crate::http::payouts::read,
+        crate::http::payouts::approve,
+        crate::http::payouts::reject,
+        crate::http::payouts::cancel,
+        crate::http::payouts::audit,
+        crate::http::members::payout_status,
     ),
     modifiers(&SecuritySchemes),
-    tags((name = "health"), (name = "session"), (name = "eligibility"))
+    tags((name = "health"), (name = "session"), (name = "eligibility"), (name = "payouts"), (name = "members"))
 )]
 pub struct ApiDoc;
 

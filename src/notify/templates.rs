@@ -9,11 +9,22 @@ struct Template {
     html: &'static str,
 }
 
-const TEMPLATES: &[Template] = &[Template {
-    name: "eligibility_reached",
-    text: include_str!("../../templates/email/eligibility_reached.txt"),
-    html: include_str!("../../templates/email/eligibility_reached.html"),
-}];
+macro_rules! template {
+    ($name:literal) => {
+        Template {
+            name: $name,
+            text: include_str!(concat!("../../templates/email/", $name, ".txt")),
+            html: include_str!(concat!("../../templates/email/", $name, ".html")),
+        }
+    };
+}
+
+const TEMPLATES: &[Template] = &[
+    template!("eligibility_reached"),
+    template!("payout_awaiting_approval"),
+    template!("payout_approved"),
+    template!("payout_rejected"),
+];
 
 fn fill(template: &str, vars: &[(&str, String)], escape: bool) -> String {
     let mut out = template.to_string();
@@ -47,6 +58,19 @@ pub fn render(name: &'static str, recipient: &str, dedupe_key: String, payout_id
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_template_file_is_listed_with_a_subject() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/email");
+        let files: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        for f in &files {
+            let name = f.trim_end_matches(".txt").trim_end_matches(".html");
+            assert!(TEMPLATES.iter().any(|t| t.name == name), "{f} is not listed in TEMPLATES");
+        }
+        for t in TEMPLATES {
+            assert!(t.text.starts_with("Subject: "), "{} has no subject line", t.name);
+        }
+    }
 
     #[test]
     fn every_placeholder_is_filled_and_html_escaped() {

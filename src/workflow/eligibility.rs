@@ -23,13 +23,15 @@ pub fn rules(state: &AppState) -> Rules {
     }
 }
 
-/// The company's eligibility now.
-pub async fn current(state: &AppState) -> AppResult<Eligibility> {
-    let revenue = state.subscription.total_revenue(&state.db).await?;
-    let committed = db::eligibility::committed_payouts(&state.db).await?;
-    let (_, selectable) = db::eligibility::queue_counts(&state.db).await?;
+/// Eligibility now, with the queue size. The independent reads run concurrently.
+async fn evaluate_now(state: &AppState) -> AppResult<(Eligibility, i64)> {
+    let (revenue, committed, (total, selectable)) = tokio::try_join!(
+        state.subscription.total_revenue(&state.db),
+        db::eligibility::committed_payouts(&state.db),
+        db::eligibility::queue_counts(&state.db),
+    )?;
     let now = Utc::now();
-    Ok(evaluate(
+    let eligibility = evaluate(
         &rules(state),
         &Facts {
             revenue: revenue.total,
@@ -39,7 +41,13 @@ pub async fn current(state: &AppState) -> AppResult<Eligibility> {
             selectable_members: selectable,
             next_check: crate::jobs::schedule::next_after(&state.settings.eligibility_check_cron, now),
         },
-    ))
+    );
+    Ok((eligibility, total))
+}
+
+/// The company's eligibility now.
+pub async fn current(state: &AppState) -> AppResult<Eligibility> {
+    Ok(evaluate_now(state).await?.0)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -78,9 +86,9 @@ pub struct MembersPage {
 }
 
 pub async fn members(state: &AppState, limit: i64, offset: i64) -> AppResult<MembersPage> {
-    let eligibility = current(state).await?;
-    let (total, selectable_count) = db::eligibility::queue_counts(&state.db).await?;
-    let rows = db::eligibility::queue_page(&state.db, limit, offset).await?;
+    let ((eligibility, total), rows) =
+        tokio::try_join!(evaluate_now(state), async { Ok(db::eligibility::queue_page(&state.db, limit, offset).await?) })?;
+    let selectable_count = eligibility.eligible_member_count;
     let members = rows
         .into_iter()
         .map(|r| {

@@ -2,3 +2,5 @@
 //! with its audit rows and emails.
 
 pub mod eligibility;
+pub mod payouts;
+pub mod view;

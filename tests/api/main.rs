@@ -9,6 +9,7 @@ mod interop;
 mod http_stack;
 mod members;
 mod migrations;
+mod payouts;
 mod process;
 mod rate_limits;
 mod sessions;

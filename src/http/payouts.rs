@@ -1,0 +1,252 @@
+//! `/api/payouts`: create, list, read, approve, reject, cancel, audit.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::auth::{AdminUser, CurrentUser, FinanceUser};
+use crate::db;
+use crate::domain::audit_chain;
+use crate::domain::status::{PayoutStatus, ALL_STATUSES};
+use crate::error::{AppError, AppResult};
+use crate::http::body::{parse_datetime, parse_uuid, Fields, JsonObject};
+use crate::http::extract::{RequestContext, ValidPath, ValidQuery};
+use crate::http::Envelope;
+use crate::workflow::payouts::{self as workflow, ApproveOutcome, CreateRequest, Created};
+use crate::workflow::view::{payout_view, PayoutView};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/payouts", post(create).get(list))
+        .route("/api/payouts/{payoutId}", get(read))
+        .route("/api/payouts/{payoutId}/approve", post(approve))
+        .route("/api/payouts/{payoutId}/reject", post(reject))
+        .route("/api/payouts/{payoutId}/cancel", post(cancel))
+        .route("/api/payouts/{payoutId}/audit", get(audit))
+}
+
+/// Body: `{"userIds": [uuid, …1..100], "notes"?: string ≤ 2000, "paymentMethod"?: "ach" | "check"}`.
+#[derive(serde::Deserialize, ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct CreateBody {
+    user_ids: Vec<uuid::Uuid>,
+    notes: Option<String>,
+    payment_method: Option<String>,
+}
+
+/// Creates payouts for members at the head of the queue (admins). All or nothing.
+#[utoipa::path(post, path = "/api/payouts", tag = "payouts", request_body = CreateBody,
+    security(("cookie" = []), ("bearer" = [])),
+    responses((status = 201, description = "Created", body = Created),
+              (status = 400, description = "VALIDATION_ERROR, duplicated ids"),
+              (status = 422, description = "NOT_ELIGIBLE, EXCEEDS_AVAILABLE_PAYOUTS, MEMBER_NOT_SELECTABLE, QUEUE_ORDER_VIOLATION")))]
+pub async fn create(
+    AdminUser(admin): AdminUser,
+    ctx: RequestContext,
+    State(state): State<AppState>,
+    JsonObject(body): JsonObject,
+) -> AppResult<Envelope<Created>> {
+    let mut f = Fields::default();
+    let mut user_ids = Vec::new();
+    match body.get("userIds") {
+        Some(Value::Array(items)) if !items.is_empty() && items.len() <= 100 => {
+            for (i, item) in items.iter().enumerate() {
+                match item.as_str().and_then(parse_uuid) {
+                    Some(id) if user_ids.contains(&id) => f.error(format!("userIds[{i}]"), format!("{id} is listed more than once")),
+                    Some(id) => user_ids.push(id),
+                    None => f.error(format!("userIds[{i}]"), "must be a user id (UUID)"),
+                }
+            }
+        }
+        Some(Value::Array(items)) if items.is_empty() => f.error("userIds", "must name at least one member"),
+        Some(Value::Array(_)) => f.error("userIds", "at most 100 members per request"),
+        None | Some(Value::Null) => f.error("userIds", "is required"),
+        Some(_) => f.error("userIds", "must be an array of user ids"),
+    }
+    let notes = f.opt_string(&body, "notes", 2000);
+    let payment_method = f.opt_enum(&body, "paymentMethod", &["ach", "check"]).unwrap_or_else(|| "ach".into());
+    f.finish()?;
+    let created = workflow::create(&state, &admin, &ctx.origin(&admin), CreateRequest { user_ids, notes, payment_method }).await?;
+    Ok(Envelope { status: StatusCode::CREATED, data: created, message: Some("Payouts created; each awaits approval".into()) })
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PayoutList {
+    payouts: Vec<PayoutView>,
+    total: i64,
+    limit: i64,
+    offset: i64,
+}
+
+/// Payouts, newest first. Finance roles see all; a member sees only their own.
+#[utoipa::path(get, path = "/api/payouts", tag = "payouts",
+    params(("status" = Option<String>, Query), ("userId" = Option<String>, Query), ("paymentMethod" = Option<String>, Query),
+           ("createdFrom" = Option<String>, Query), ("createdTo" = Option<String>, Query),
+           ("limit" = Option<i64>, Query, description = "1–100, default 50"), ("offset" = Option<i64>, Query)),
+    security(("cookie" = []), ("bearer" = [])),
+    responses((status = 200, description = "A page of payouts", body = PayoutList)))]
+pub async fn list(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    ValidQuery(q): ValidQuery<HashMap<String, String>>,
+) -> AppResult<Envelope<PayoutList>> {
+    let mut f = Fields::default();
+    let mut filter = db::payouts::ListFilter { limit: 50, ..Default::default() };
+    if let Some(s) = q.get("status") {
+        match PayoutStatus::parse(s).filter(|p| p.as_str() == s) {
+            Some(p) => filter.status = Some(p),
+            None => f.error("status", format!("must be one of: {}", ALL_STATUSES.map(|s| s.as_str()).join(", "))),
+        }
+    }
+    if let Some(u) = q.get("userId") {
+        match parse_uuid(u) {
+            Some(id) => filter.user_id = Some(id),
+            None => f.error("userId", "must be a UUID"),
+        }
+    }
+    if let Some(m) = q.get("paymentMethod") {
+        if ["ach", "check", "wire", "paypal"].contains(&m.as_str()) {
+            filter.payment_method = Some(m.clone());
+        } else {
+            f.error("paymentMethod", "must be one of: ach, check, wire, paypal");
+        }
+    }
+    for (key, slot) in [("createdFrom", &mut filter.created_from), ("createdTo", &mut filter.created_to)] {
+        if let Some(v) = q.get(key) {
+            match parse_datetime(v) {
+                Some(t) => *slot = Some(t),
+                None => f.error(key, "must be an ISO 8601 date or datetime"),
+            }
+        }
+    }
+    if let Some(l) = q.get("limit") {
+        match l.parse::<i64>() {
+            Ok(n) if (1..=100).contains(&n) => filter.limit = n,
+            _ => f.error("limit", "must be a whole number from 1 to 100"),
+        }
+    }
+    if let Some(o) = q.get("offset") {
+        match o.parse::<i64>() {
+            Ok(n) if n >= 0 => filter.offset = n,
+            _ => f.error("offset", "must be a whole number, 0 or more"),
+        }
+    }
+    f.finish()?;
+    let finance = user.is_finance_manager();
+    if !finance {
+        // A member sees their own payouts only; asking for someone else's finds nothing.
+        if filter.user_id.is_some_and(|id| id != user.user_id) {
+            return Ok(Envelope::ok(PayoutList { payouts: vec![], total: 0, limit: filter.limit, offset: filter.offset }));
+        }
+        filter.user_id = Some(user.user_id);
+    }
+    let (rows, total) = db::payouts::list(&state.db, &filter).await?;
+    let payouts = rows.iter().map(|r| payout_view(r, state.settings.required_approvals, finance)).collect();
+    Ok(Envelope::ok(PayoutList { payouts, total, limit: filter.limit, offset: filter.offset }))
+}
+
+/// The row if the caller may see it; otherwise 404, so nobody learns it exists.
+pub async fn visible_payout(state: &AppState, user: &CurrentUser, payout_id: &str) -> AppResult<db::payouts::PayoutRow> {
+    let row = db::payouts::find(&state.db, payout_id).await?.ok_or(AppError::PayoutNotFound)?;
+    if !user.is_finance_manager() && row.user_id != user.user_id {
+        return Err(AppError::PayoutNotFound);
+    }
+    Ok(row)
+}
+
+/// One payout with the member's name and email; bank details masked.
+#[utoipa::path(get, path = "/api/payouts/{payoutId}", tag = "payouts", params(("payoutId" = String, Path)),
+    security(("cookie" = []), ("bearer" = [])),
+    responses((status = 200, description = "The payout", body = PayoutView),
+              (status = 404, description = "PAYOUT_NOT_FOUND (also for another member's payout)")))]
+pub async fn read(user: CurrentUser, State(state): State<AppState>, ValidPath(payout_id): ValidPath<String>) -> AppResult<Envelope<PayoutView>> {
+    let row = visible_payout(&state, &user, &payout_id).await?;
+    Ok(Envelope::ok(payout_view(&row, state.settings.required_approvals, user.is_finance_manager())))
+}
+
+/// Approves as the calling admin (`{comment?}`); the required number of distinct admins approves it.
+#[utoipa::path(post, path = "/api/payouts/{payoutId}/approve", tag = "payouts", params(("payoutId" = String, Path)),
+    security(("cookie" = []), ("bearer" = [])),
+    responses((status = 200, description = "Approval recorded", body = ApproveOutcome),
+              (status = 403, description = "FORBIDDEN or SELF_APPROVAL_FORBIDDEN"),
+              (status = 409, description = "INVALID_STATUS or ALREADY_APPROVED")))]
+pub async fn approve(
+    AdminUser(admin): AdminUser,
+    ctx: RequestContext,
+    State(state): State<AppState>,
+    ValidPath(payout_id): ValidPath<String>,
+    JsonObject(body): JsonObject,
+) -> AppResult<Envelope<ApproveOutcome>> {
+    let mut f = Fields::default();
+    let comment = f.opt_string(&body, "comment", 2000);
+    f.finish()?;
+    let outcome = workflow::approve(&state, &admin, &ctx.origin(&admin), &payout_id, comment).await?;
+    let message = if outcome.fully_approved { "Payout approved" } else { "Approval recorded; another admin must approve" };
+    Ok(Envelope { status: StatusCode::OK, data: outcome, message: Some(message.into()) })
+}
+
+fn reason(body: &serde_json::Map<String, Value>) -> AppResult<String> {
+    let mut f = Fields::default();
+    let reason = f.string(body, "reason", 2000);
+    f.finish()?;
+    Ok(reason.unwrap_or_default())
+}
+
+/// Rejects a payout awaiting approval (`{reason}`); terminal.
+#[utoipa::path(post, path = "/api/payouts/{payoutId}/reject", tag = "payouts", params(("payoutId" = String, Path)),
+    security(("cookie" = []), ("bearer" = [])),
+    responses((status = 200, description = "Rejected", body = PayoutView), (status = 409, description = "INVALID_STATUS")))]
+pub async fn reject(
+    AdminUser(admin): AdminUser,
+    ctx: RequestContext,
+    State(state): State<AppState>,
+    ValidPath(payout_id): ValidPath<String>,
+    JsonObject(body): JsonObject,
+) -> AppResult<Envelope<PayoutView>> {
+    let reason = reason(&body)?;
+    Ok(Envelope::ok(workflow::reject(&state, &admin, &ctx.origin(&admin), &payout_id, reason).await?))
+}
+
+/// Cancels a payout awaiting approval or approved (`{reason}`); terminal.
+#[utoipa::path(post, path = "/api/payouts/{payoutId}/cancel", tag = "payouts", params(("payoutId" = String, Path)),
+    security(("cookie" = []), ("bearer" = [])),
+    responses((status = 200, description = "Cancelled", body = PayoutView), (status = 409, description = "INVALID_STATUS")))]
+pub async fn cancel(
+    AdminUser(admin): AdminUser,
+    ctx: RequestContext,
+    State(state): State<AppState>,
+    ValidPath(payout_id): ValidPath<String>,
+    JsonObject(body): JsonObject,
+) -> AppResult<Envelope<PayoutView>> {
+    let reason = reason(&body)?;
+    Ok(Envelope::ok(workflow::cancel(&state, &admin, &ctx.origin(&admin), &payout_id, reason).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditTrail {
+    payout_id: String,
+    #[schema(value_type = Vec<Object>)]
+    entries: Vec<Value>,
+    /// False when any entry was edited, removed or inserted after the fact.
+    chain_valid: bool,
+}
+
+/// The payout's hash-chained audit trail (finance roles).
+#[utoipa::path(get, path = "/api/payouts/{payoutId}/audit", tag = "payouts", params(("payoutId" = String, Path)),
+    security(("cookie" = []), ("bearer" = [])),
+    responses((status = 200, description = "The trail", body = AuditTrail)))]
+pub async fn audit(_user: FinanceUser, State(state): State<AppState>, ValidPath(payout_id): ValidPath<String>) -> AppResult<Envelope<AuditTrail>> {
+    let row = db::payouts::find(&state.db, &payout_id).await?.ok_or(AppError::PayoutNotFound)?;
+    let entries = row.trail();
+    Ok(Envelope::ok(AuditTrail { chain_valid: audit_chain::verify(&entries), payout_id: row.payout_id, entries }))
+}
