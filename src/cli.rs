@@ -190,7 +190,8 @@ async fn dev_serve(settings: Settings, url: &str, reset: bool, private: bool) ->
     let host = if addr.ip().is_unspecified() { "localhost".to_string() } else { addr.ip().to_string() };
     let cookie_name = format!("{}.session_token", server.state().settings.better_auth_cookie_prefix);
     let redacted_url = redact_password(url);
-    print!("{}", dev::curl_block(&format!("http://{host}:{}", addr.port()), &cookie_name, &sessions, &redacted_url));
+    let head = dev::head_of_queue(&server.state().db).await;
+    print!("{}", dev::curl_block(&format!("http://{host}:{}", addr.port()), &cookie_name, &sessions, &redacted_url, head));
     server.run(app::shutdown_on_signals()).await?;
     Ok(ExitCode::SUCCESS)
 }

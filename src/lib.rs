@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cli;
 pub mod clients;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod dev;
 pub mod domain;

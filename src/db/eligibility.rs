@@ -8,33 +8,51 @@ use uuid::Uuid;
 /// Statuses in which a payout is open (at most one per member, by a unique index).
 pub const OPEN_STATUSES: [&str; 4] = ["pending_approval", "approved", "payment_sent", "payment_failed"];
 
+/// The flags every blocker is derived from, over `q` (the view), `kyc` and `p` (payouts).
+/// One definition, used by the whole-queue counts and by the page query alike.
+macro_rules! queue_columns {
+    () => {
+        "q.membership_id, q.user_id, q.email, q.full_name, q.subscription_status::text AS subscription_status,
+         q.tenure_start_date, q.last_payment_date, q.total_successful_payments::bigint AS total_successful_payments,
+         q.lifetime_payment_total::numeric AS lifetime_payment_total, q.queue_position::bigint AS queue_position,
+         coalesce(q.meets_time_requirement, false) AS meets_time_requirement,
+         kyc.status AS kyc_status,
+         coalesce(kyc.status = 'verified' AND (kyc.expires_at IS NULL OR kyc.expires_at > now()), false) AS kyc_ok,
+         coalesce(q.is_eligible, false) AND coalesce(q.subscription_status::text IN ('active', 'trialing'), false) AS subscription_ok,
+         coalesce(p.in_progress, false) AS payout_in_progress,
+         coalesce(q.has_received_payout, false) OR coalesce(p.paid, false) AS already_paid"
+    };
+}
+
+/// The latest KYC row and the payout flags of the users `$filter` keeps (`true` for everyone).
+macro_rules! member_facts {
+    ($filter:literal) => {
+        concat!(
+            "kyc AS (
+                SELECT DISTINCT ON (user_id) user_id, status, expires_at FROM kyc_verification
+                WHERE ", $filter, "
+                ORDER BY user_id, coalesce(updated_at, created_at) DESC NULLS LAST, id
+             ), p AS (
+                SELECT user_id,
+                       bool_or(status IN ('pending_approval', 'approved', 'payment_sent', 'payment_failed')) AS in_progress,
+                       bool_or(status = 'completed') AS paid
+                FROM payout_management WHERE ", $filter, " GROUP BY user_id
+             )"
+        )
+    };
+}
+
 /// The queue view joined with what this service knows itself. Set-based joins, so it stays fast
 /// on production-sized tables with or without indexes on the main app's tables.
 macro_rules! queue_cte {
     () => {
-        "WITH kyc AS (
-            SELECT DISTINCT ON (user_id) user_id, status, expires_at
-            FROM kyc_verification
-            ORDER BY user_id, coalesce(updated_at, created_at) DESC NULLS LAST, id
-         ), payouts AS (
-            SELECT user_id,
-                   bool_or(status IN ('pending_approval', 'approved', 'payment_sent', 'payment_failed')) AS in_progress,
-                   bool_or(status = 'completed') AS paid
-            FROM payout_management GROUP BY user_id
-         ), queue AS (
-            SELECT q.membership_id, q.user_id, q.email, q.full_name, q.subscription_status::text AS subscription_status,
-                   q.tenure_start_date, q.last_payment_date, q.total_successful_payments::bigint AS total_successful_payments,
-                   q.lifetime_payment_total::numeric AS lifetime_payment_total, q.queue_position::bigint AS queue_position,
-                   coalesce(q.meets_time_requirement, false) AS meets_time_requirement,
-                   kyc.status AS kyc_status,
-                   coalesce(kyc.status = 'verified' AND (kyc.expires_at IS NULL OR kyc.expires_at > now()), false) AS kyc_ok,
-                   coalesce(q.is_eligible, false) AND coalesce(q.subscription_status::text IN ('active', 'trialing'), false) AS subscription_ok,
-                   coalesce(p.in_progress, false) AS payout_in_progress,
-                   coalesce(q.has_received_payout, false) OR coalesce(p.paid, false) AS already_paid
-            FROM active_member_queue_view q
-            LEFT JOIN kyc ON kyc.user_id = q.user_id
-            LEFT JOIN payouts p ON p.user_id = q.user_id
-         ) "
+        concat!(
+            "WITH ",
+            member_facts!("true"),
+            ", queue AS (SELECT ",
+            queue_columns!(),
+            " FROM active_member_queue_view q LEFT JOIN kyc ON kyc.user_id = q.user_id LEFT JOIN p ON p.user_id = q.user_id) "
+        )
     };
 }
 
@@ -140,15 +158,22 @@ pub async fn outside_queue_blocker(tx: &mut Transaction<'_, Postgres>, user_id: 
     })
 }
 
+/// Only the page's members get their facts looked up.
 const PAGE_SQL: &str = concat!(
-    queue_cte!(),
-    "SELECT queue.*, w9.user_id IS NOT NULL AS has_w9, addr.user_id IS NOT NULL AS has_primary_address
-     FROM queue
-     LEFT JOIN (SELECT DISTINCT user_id FROM tax_forms WHERE form_type = 'W-9' AND status IS DISTINCT FROM 'pending') w9
-            ON w9.user_id = queue.user_id
-     LEFT JOIN (SELECT DISTINCT user_id FROM user_addresses WHERE is_primary IS TRUE) addr ON addr.user_id = queue.user_id
-     ORDER BY queue.queue_position, queue.user_id
-     LIMIT $1 OFFSET $2"
+    "WITH page AS (SELECT * FROM active_member_queue_view ORDER BY queue_position, user_id LIMIT $1 OFFSET $2), ",
+    member_facts!("user_id IN (SELECT user_id FROM page)"),
+    ", w9 AS (SELECT DISTINCT user_id FROM tax_forms WHERE form_type = 'W-9' AND status IS DISTINCT FROM 'pending'
+               AND user_id IN (SELECT user_id FROM page)),
+     addr AS (SELECT DISTINCT user_id FROM user_addresses WHERE is_primary IS TRUE AND user_id IN (SELECT user_id FROM page))
+     SELECT ",
+    queue_columns!(),
+    ", w9.user_id IS NOT NULL AS has_w9, addr.user_id IS NOT NULL AS has_primary_address
+     FROM page q
+     LEFT JOIN kyc ON kyc.user_id = q.user_id
+     LEFT JOIN p ON p.user_id = q.user_id
+     LEFT JOIN w9 ON w9.user_id = q.user_id
+     LEFT JOIN addr ON addr.user_id = q.user_id
+     ORDER BY q.queue_position, q.user_id"
 );
 
 /// A page of the queue in position order.

@@ -120,7 +120,14 @@ pub async fn mint_sessions(db: &PgPool, settings: &Settings) -> anyhow::Result<V
 }
 
 /// The block a newcomer pastes from.
-pub fn curl_block(base: &str, cookie_name: &str, sessions: &[DemoSession], database_url: &str) -> String {
+pub fn curl_block(
+    base: &str,
+    cookie_name: &str,
+    sessions: &[DemoSession],
+    database_url: &str,
+    head_of_queue: Option<uuid::Uuid>,
+) -> String {
+    let cookie = |s: &DemoSession| format!("-H 'Cookie: {cookie_name}={}'", s.cookie_value);
     let mut out = String::new();
     out.push_str("\n==================== payout service: dev mode ====================\n");
     out.push_str(&format!("API      {base}      docs {base}/docs\n"));
@@ -128,12 +135,30 @@ pub fn curl_block(base: &str, cookie_name: &str, sessions: &[DemoSession], datab
     out.push_str(&format!("Health   curl -s {base}/api/health\n\n"));
     for s in sessions.iter().filter(|s| s.role.is_some()) {
         out.push_str(&format!("# {} — {} ({})\n", s.role.unwrap_or(""), s.name, s.email));
-        out.push_str(&format!("curl -s {base}/api/me -H 'Cookie: {cookie_name}={}'\n", s.cookie_value));
+        out.push_str(&format!("curl -s {base}/api/me {}\n", cookie(s)));
+    }
+    let admins: Vec<&DemoSession> = sessions.iter().filter(|s| matches!(s.role, Some("Super Admin" | "Manager"))).collect();
+    if let Some(ava) = admins.first() {
+        out.push_str("\n# Eligibility, and the queue with who is selectable (finance roles)\n");
+        out.push_str(&format!("curl -s {base}/api/eligibility/status {}\n", cookie(ava)));
+        out.push_str(&format!("curl -s '{base}/api/eligibility/members?limit=5' {}\n", cookie(ava)));
+        out.push_str(&format!("curl -s {base}/api/payouts {}\n", cookie(ava)));
+        if let Some(head) = head_of_queue {
+            out.push_str(&format!("\n# Create a payout for the head of the queue as {}; then two other admins approve it\n", ava.name));
+            out.push_str(&format!(
+                "curl -s -X POST {base}/api/payouts {} -H 'Content-Type: application/json' -d '{{\"userIds\":[\"{head}\"]}}'\n",
+                cookie(ava)
+            ));
+            for other in admins.iter().skip(1).take(2) {
+                out.push_str(&format!("#   curl -s -X POST {base}/api/payouts/PAYOUT_ID/approve {}   ({})\n", cookie(other), other.name));
+            }
+        }
     }
     if let Some(member) = sessions.iter().find(|s| s.role.is_none()) {
         out.push_str(&format!("\n# Member — {} ({})\n", member.name, member.email));
-        out.push_str(&format!("curl -s {base}/api/me -H 'Cookie: {cookie_name}={}'\n", member.cookie_value));
+        out.push_str(&format!("curl -s {base}/api/me {}\n", cookie(member)));
         out.push_str(&format!("curl -s {base}/api/me -H 'Authorization: Bearer {}'\n", member.token));
+        out.push_str(&format!("curl -s {base}/api/payouts {}\n", cookie(member)));
     }
     out.push_str(&format!(
         "\nAll {} demo sessions (cookie values and bearer tokens): .dev/sessions.json\n",
@@ -141,6 +166,12 @@ pub fn curl_block(base: &str, cookie_name: &str, sessions: &[DemoSession], datab
     ));
     out.push_str("==================================================================\n\n");
     out
+}
+
+/// The first selectable member, for the printed create command.
+pub async fn head_of_queue(db: &PgPool) -> Option<uuid::Uuid> {
+    let rows = crate::db::eligibility::queue_page(db, 100, 0).await.ok()?;
+    rows.into_iter().find(|r| r.blockers().is_empty()).map(|r| r.user_id)
 }
 
 pub fn write_sessions_file(dir: &Path, sessions: &[DemoSession]) -> anyhow::Result<()> {

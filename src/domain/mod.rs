@@ -2,6 +2,7 @@
 
 pub mod approvals;
 pub mod audit_chain;
+pub mod calculation;
 pub mod eligibility;
 pub mod money;
 pub mod selection;

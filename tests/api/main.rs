@@ -1,6 +1,7 @@
 //! One integration binary (zero-to-production style): real PostgreSQL, the real service on a port.
 
 mod better_auth;
+mod crypto_interop;
 mod helpers;
 
 mod eligibility;

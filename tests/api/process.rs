@@ -179,17 +179,70 @@ fn read_dev_block(child: &mut Child) -> String {
     block
 }
 
-/// Runs every `curl -s URL -H 'Header: value'` line of the block; returns (line, status, body).
+/// Splits a command line the way a shell would for our printed commands (single quotes only).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in line.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                any = true;
+            }
+            ' ' if !quoted => {
+                if any {
+                    words.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            _ => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        words.push(cur);
+    }
+    words
+}
+
+/// Runs every runnable `curl` line of the block (method, headers, body); returns (line, status, body).
 async fn run_curls(block: &str) -> Vec<(String, u16, Value)> {
     let client = reqwest::Client::new();
     let mut results = Vec::new();
     for line in block.lines().filter(|l| l.starts_with("curl ")) {
-        let url = line.split_whitespace().nth(2).unwrap().to_string();
-        let mut req = client.get(&url);
-        if let Some(start) = line.find("-H '") {
-            let header = &line[start + 4..line.len() - 1];
-            let (name, value) = header.split_once(": ").unwrap();
+        let words = shell_words(line);
+        let (mut method, mut url, mut headers, mut data) = ("GET".to_string(), String::new(), Vec::new(), None);
+        let mut i = 1;
+        while i < words.len() {
+            match words[i].as_str() {
+                "-s" => {}
+                "-X" => {
+                    i += 1;
+                    method = words[i].clone();
+                }
+                "-H" => {
+                    i += 1;
+                    headers.push(words[i].clone());
+                }
+                "-d" => {
+                    i += 1;
+                    data = Some(words[i].clone());
+                }
+                other => url = other.to_string(),
+            }
+            i += 1;
+        }
+        let mut req = client.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), &url);
+        for h in headers {
+            let (name, value) = h.split_once(": ").unwrap();
             req = req.header(name, value);
+        }
+        if let Some(d) = data {
+            req = req.body(d);
         }
         let res = req.send().await.unwrap();
         let status = res.status().as_u16();
@@ -215,13 +268,18 @@ async fn dev_mode_seeds_demo_data_and_its_printed_curl_commands_work() {
     let mut child = command(&["dev"], &env, &dev_dir).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let block = read_dev_block(&mut child);
     let results = run_curls(&block).await;
-    assert!(results.len() >= 6, "health, four admins and a member: {block}");
-    for (line, status, _) in &results {
-        assert_eq!(*status, 200, "{line}");
+    assert!(results.len() >= 11, "admins, eligibility, a create and a member: {block}");
+    for (line, status, body) in &results {
+        let expected = if line.contains("-X POST") { 201 } else { 200 };
+        assert_eq!(*status, expected, "{line}: {body}");
     }
+    let created = results.iter().find(|(l, _, _)| l.contains("-X POST")).expect("a create command");
+    assert_eq!(created.2["data"]["createdCount"], 1, "the printed create command creates the head of the queue's payout");
     let roles: Vec<&str> = results.iter().filter_map(|(_, _, b)| b["data"]["adminRole"].as_str()).collect();
     assert_eq!(roles, vec!["Super Admin", "Super Admin", "Manager", "Support"]);
     let members: Vec<_> = results.iter().filter(|(l, _, b)| l.contains("/api/me") && b["data"]["adminRole"].is_null()).collect();
+    let eligibility = results.iter().find(|(l, _, _)| l.contains("/api/eligibility/status")).unwrap();
+    assert_eq!(eligibility.2["data"]["isEligible"], true, "the demo company can pay: {}", eligibility.2);
     assert_eq!(members.len(), 2, "member by cookie and by bearer");
     assert!(members.iter().all(|(_, _, b)| b["data"]["isFinanceManager"] == false));
 
@@ -257,9 +315,10 @@ async fn dev_mode_seeds_demo_data_and_its_printed_curl_commands_work() {
     let block2 = read_dev_block(&mut child);
     let users_after: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&db).await.unwrap();
     assert_eq!(users_after, users_before, "no second copy of the demo data");
-    let cookies = |b: &str| b.lines().filter(|l| l.contains("Cookie:")).map(|l| l.split_once("session_token=").map(|x| x.1.to_string())).collect::<Vec<_>>();
+    let cookies = |b: &str| b.lines().filter(|l| l.contains("Cookie:")).map(|l| l.split_once("session_token=").map(|x| x.1.split('\'').next().unwrap_or_default().to_string())).collect::<Vec<_>>();
     assert_eq!(cookies(&block), cookies(&block2), "sessions reused");
-    assert!(run_curls(&block2).await.iter().all(|(_, s, _)| *s == 200));
+    let again = run_curls(&block2).await;
+    assert!(again.iter().filter(|(l, _, _)| !l.contains("-X POST")).all(|(_, s, _)| *s == 200));
     let sessions: Value = serde_json::from_str(&std::fs::read_to_string(dev_dir.join("sessions.json")).unwrap()).unwrap();
     assert_eq!(sessions.as_array().unwrap().len() as i64, users_after, "a session for every demo user");
     sigterm(&child);
