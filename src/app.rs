@@ -28,6 +28,7 @@ pub struct Inner {
     pub sessions: SessionValidator,
     pub rate_limiter: RateLimiter,
     pub subscription: SubscriptionClient,
+    pub keyring: crate::crypto::Keyring,
     pub started_at: Instant,
     /// Names this process in job slots and outbox claims.
     pub instance_id: String,
@@ -44,6 +45,10 @@ impl AppState {
     pub fn new(settings: Settings, db: PgPool) -> Self {
         let sessions = SessionValidator::new(&settings);
         let subscription = SubscriptionClient::new(&settings.subscription_service_url, settings.subscription_timeout);
+        let keyring = crate::crypto::Keyring::new(
+            settings.encryption_key.as_ref().expect("ENCRYPTION_KEY is validated before the service starts"),
+            &settings.encryption_key_previous,
+        );
         let rate_limiter = RateLimiter::new(
             settings.rate_limit_max,
             settings.rate_limit_window.as_secs(),
@@ -63,6 +68,7 @@ impl AppState {
             sessions,
             rate_limiter,
             subscription,
+            keyring,
             started_at: Instant::now(),
             instance_id,
         }))

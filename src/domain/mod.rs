@@ -2,6 +2,7 @@
 
 pub mod approvals;
 pub mod audit_chain;
+pub mod bank;
 pub mod calculation;
 pub mod eligibility;
 pub mod money;

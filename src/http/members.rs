@@ -18,7 +18,10 @@ use crate::http::extract::ValidPath;
 use crate::http::Envelope;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/members/{userId}/payout", get(payout_status))
+    Router::new()
+        .route("/api/members/{userId}/payout", get(payout_status))
+        .route("/api/members/{userId}/bank-info", axum::routing::post(bank_info))
+        .route("/api/members/{userId}/tax-info", axum::routing::post(tax_info))
 }
 
 /// The member themself, or a finance role; anyone else gets 404 (no existence leak).
@@ -97,4 +100,55 @@ pub async fn payout_status(
         membership_removal_date: removal,
         history: rows.iter().map(summary).collect(),
     }))
+}
+
+/// The member themself or an admin may submit details; a finance role that is not an admin gets
+/// 403, another member 404.
+fn may_submit_for(user: &CurrentUser, member: Uuid) -> AppResult<()> {
+    if user.user_id == member || user.is_admin() {
+        Ok(())
+    } else if user.is_finance_manager() {
+        Err(AppError::Forbidden("Only the member or an admin may submit these details".into()))
+    } else {
+        Err(AppError::NotFound("Member not found".into()))
+    }
+}
+
+/// Bank details for the member's open payout: validated (ABA checksum included), stored
+/// encrypted; only last 4, account type and bank name come back. After an approval, a change
+/// clears the approvals and returns the payout to pending_approval.
+#[utoipa::path(post, path = "/api/members/{userId}/bank-info", tag = "members", params(("userId" = String, Path)),
+    security(("cookie" = []), ("bearer" = [])),
+    responses((status = 200, description = "Saved (masked)", body = crate::workflow::payments::BankInfoSaved),
+              (status = 400, description = "VALIDATION_ERROR with every bad field"),
+              (status = 422, description = "NO_OPEN_PAYOUT")))]
+pub async fn bank_info(
+    user: CurrentUser,
+    ctx: crate::http::extract::RequestContext,
+    State(state): State<AppState>,
+    ValidPath(member): ValidPath<Uuid>,
+    crate::http::body::JsonObject(body): crate::http::body::JsonObject,
+) -> AppResult<Envelope<crate::workflow::payments::BankInfoSaved>> {
+    may_submit_for(&user, member)?;
+    let details = crate::domain::bank::parse_bank_details(&body).map_err(AppError::validation)?;
+    let saved = crate::workflow::payments::save_bank_details(&state, &user, &ctx.origin(&user), member, details).await?;
+    Ok(Envelope::ok(saved))
+}
+
+/// A W-9 for the member: stored in tax_forms (W-9, generated, this tax year) with the TIN encrypted.
+#[utoipa::path(post, path = "/api/members/{userId}/tax-info", tag = "members", params(("userId" = String, Path)),
+    security(("cookie" = []), ("bearer" = [])),
+    responses((status = 201, description = "Saved (TIN masked)", body = crate::workflow::payments::TaxInfoSaved),
+              (status = 400, description = "VALIDATION_ERROR with every bad field")))]
+pub async fn tax_info(
+    user: CurrentUser,
+    ctx: crate::http::extract::RequestContext,
+    State(state): State<AppState>,
+    ValidPath(member): ValidPath<Uuid>,
+    crate::http::body::JsonObject(body): crate::http::body::JsonObject,
+) -> AppResult<Envelope<crate::workflow::payments::TaxInfoSaved>> {
+    may_submit_for(&user, member)?;
+    let w9 = crate::domain::bank::parse_w9(&body).map_err(AppError::validation)?;
+    let saved = crate::workflow::payments::save_w9(&state, &user, &ctx.origin(&user), member, w9).await?;
+    Ok(Envelope { status: axum::http::StatusCode::CREATED, data: saved, message: Some("W-9 on file".into()) })
 }

@@ -27,9 +27,16 @@ use crate::app::AppState;
         crate::http::payouts::cancel,
         crate::http::payouts::audit,
         crate::http::members::payout_status,
+        crate::http::members::bank_info,
+        crate::http::members::tax_info,
+        crate::http::payouts::generate_instructions,
+        crate::http::payouts::mark_sent,
+        crate::http::payouts::confirm,
+        crate::http::payouts::mark_failed,
+        crate::http::payouts::reissue,
     ),
     modifiers(&SecuritySchemes),
-    tags((name = "health"), (name = "session"), (name = "eligibility"), (name = "payouts"), (name = "members"))
+    tags((name = "health"), (name = "session"), (name = "eligibility"), (name = "payouts"), (name = "payments"), (name = "members"))
 )]
 pub struct ApiDoc;
 

@@ -19,6 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::body::{parse_datetime, parse_uuid, Fields, JsonObject};
 use crate::http::extract::{RequestContext, ValidPath, ValidQuery};
 use crate::http::Envelope;
+use crate::workflow::payments::{self, Instructions};
 use crate::workflow::payouts::{self as workflow, ApproveOutcome, CreateRequest, Created};
 use crate::workflow::view::{payout_view, PayoutView};
 
@@ -30,6 +31,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/payouts/{payoutId}/reject", post(reject))
         .route("/api/payouts/{payoutId}/cancel", post(cancel))
         .route("/api/payouts/{payoutId}/audit", get(audit))
+        .route("/api/payouts/{payoutId}/generate-instructions", post(generate_instructions))
+        .route("/api/payouts/{payoutId}/mark-sent", post(mark_sent))
+        .route("/api/payouts/{payoutId}/confirm", post(confirm))
+        .route("/api/payouts/{payoutId}/mark-failed", post(mark_failed))
+        .route("/api/payouts/{payoutId}/reissue", post(reissue))
 }
 
 /// Body: `{"userIds": [uuid, …1..100], "notes"?: string ≤ 2000, "paymentMethod"?: "ach" | "check"}`.
@@ -249,4 +255,115 @@ pub async fn audit(_user: FinanceUser, State(state): State<AppState>, ValidPath(
     let row = db::payouts::find(&state.db, &payout_id).await?.ok_or(AppError::PayoutNotFound)?;
     let entries = row.trail();
     Ok(Envelope::ok(AuditTrail { chain_valid: audit_chain::verify(&entries), payout_id: row.payout_id, entries }))
+}
+
+/// Computes the calculation and the payment instructions (admins). For ACH this is the one place
+/// bank details are decrypted: the answer is never cached and the decryption is audited.
+#[utoipa::path(post, path = "/api/payouts/{payoutId}/generate-instructions", tag = "payments", params(("payoutId" = String, Path)),
+    security(("cookie" = []), ("bearer" = [])),
+    responses((status = 200, description = "Instructions (Cache-Control: no-store)", body = Instructions),
+              (status = 409, description = "INVALID_STATUS (not approved)"),
+              (status = 422, description = "BANK_DETAILS_MISSING or ADDRESS_MISSING")))]
+pub async fn generate_instructions(
+    AdminUser(admin): AdminUser,
+    ctx: RequestContext,
+    State(state): State<AppState>,
+    ValidPath(payout_id): ValidPath<String>,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let instructions = payments::generate_instructions(&state, &admin, &ctx.origin(&admin), &payout_id).await?;
+    let mut res = Envelope::ok(instructions).into_response();
+    res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(axum::http::header::PRAGMA, axum::http::HeaderValue::from_static("no-cache"));
+    Ok(res)
+}
+
+/// Records that the money was sent (finance roles): `{sentDate, expectedArrivalDate, trackingNumber?, notes?}`.
+#[utoipa::path(post, path = "/api/payouts/{payoutId}/mark-sent", tag = "payments", params(("payoutId" = String, Path)),
+    security(("cookie" = []), ("bearer" = [])),
+    responses((status = 200, description = "payment_sent", body = PayoutView),
+              (status = 409, description = "INVALID_STATUS or INSTRUCTIONS_NOT_GENERATED")))]
+pub async fn mark_sent(
+    FinanceUser(user): FinanceUser,
+    ctx: RequestContext,
+    State(state): State<AppState>,
+    ValidPath(payout_id): ValidPath<String>,
+    JsonObject(body): JsonObject,
+) -> AppResult<Envelope<PayoutView>> {
+    let mut f = Fields::default();
+    let sent_date = f.datetime(&body, "sentDate");
+    let expected = f.datetime(&body, "expectedArrivalDate");
+    let tracking_number = f.opt_string(&body, "trackingNumber", 100);
+    let notes = f.opt_string(&body, "notes", 2000);
+    if let (Some(s), Some(e)) = (sent_date, expected) {
+        if e < s {
+            f.error("expectedArrivalDate", "must not be before sentDate");
+        }
+    }
+    f.finish()?;
+    let sent = payments::Sent { sent_date: sent_date.unwrap_or_default(), expected_arrival: expected.unwrap_or_default(), tracking_number, notes };
+    let row = payments::mark_sent(&state, &user, &ctx.origin(&user), &payout_id, sent).await?;
+    Ok(Envelope::ok(payout_view(&row, state.settings.required_approvals, true)))
+}
+
+/// Confirms the money arrived (finance roles): `{completedDate, confirmationNumber?, notes?}`.
+#[utoipa::path(post, path = "/api/payouts/{payoutId}/confirm", tag = "payments", params(("payoutId" = String, Path)),
+    security(("cookie" = []), ("bearer" = [])),
+    responses((status = 200, description = "completed; receipt issued", body = PayoutView), (status = 409, description = "INVALID_STATUS")))]
+pub async fn confirm(
+    FinanceUser(user): FinanceUser,
+    ctx: RequestContext,
+    State(state): State<AppState>,
+    ValidPath(payout_id): ValidPath<String>,
+    JsonObject(body): JsonObject,
+) -> AppResult<Envelope<PayoutView>> {
+    let mut f = Fields::default();
+    let completed_date = f.datetime(&body, "completedDate");
+    let confirmation_number = f.opt_string(&body, "confirmationNumber", 100);
+    let notes = f.opt_string(&body, "notes", 2000);
+    f.finish()?;
+    let c = payments::Confirmation { completed_date: completed_date.unwrap_or_default(), confirmation_number, notes };
+    let row = payments::confirm(&state, &user, &ctx.origin(&user), &payout_id, c).await?;
+    Ok(Envelope::ok(payout_view(&row, state.settings.required_approvals, true)))
+}
+
+/// Records a failed or returned payment (finance roles): `{reason, returnCode?}` (ACH R01–R99).
+#[utoipa::path(post, path = "/api/payouts/{payoutId}/mark-failed", tag = "payments", params(("payoutId" = String, Path)),
+    security(("cookie" = []), ("bearer" = [])),
+    responses((status = 200, description = "payment_failed", body = PayoutView), (status = 409, description = "INVALID_STATUS")))]
+pub async fn mark_failed(
+    FinanceUser(user): FinanceUser,
+    ctx: RequestContext,
+    State(state): State<AppState>,
+    ValidPath(payout_id): ValidPath<String>,
+    JsonObject(body): JsonObject,
+) -> AppResult<Envelope<PayoutView>> {
+    let mut f = Fields::default();
+    let reason = f.string(&body, "reason", 2000);
+    let return_code = f.opt_string(&body, "returnCode", 3).map(|c| c.to_ascii_uppercase());
+    if let Some(code) = &return_code {
+        let ok = code.len() == 3 && code.starts_with('R') && code[1..].parse::<u8>().is_ok_and(|n| (1..=99).contains(&n));
+        if !ok {
+            f.error("returnCode", "must be an ACH return code R01–R99");
+        }
+    } else if body.get("returnCode").is_some_and(|v| !v.is_null() && !v.is_string()) {
+        f.error("returnCode", "must be an ACH return code R01–R99");
+    }
+    f.finish()?;
+    let row = payments::mark_failed(&state, &user, &ctx.origin(&user), &payout_id, reason.unwrap_or_default(), return_code).await?;
+    Ok(Envelope::ok(payout_view(&row, state.settings.required_approvals, true)))
+}
+
+/// Sends a failed payout back for fresh approval (admins).
+#[utoipa::path(post, path = "/api/payouts/{payoutId}/reissue", tag = "payments", params(("payoutId" = String, Path)),
+    security(("cookie" = []), ("bearer" = [])),
+    responses((status = 200, description = "pending_approval, approvals cleared", body = PayoutView), (status = 409, description = "INVALID_STATUS")))]
+pub async fn reissue(
+    AdminUser(admin): AdminUser,
+    ctx: RequestContext,
+    State(state): State<AppState>,
+    ValidPath(payout_id): ValidPath<String>,
+) -> AppResult<Envelope<PayoutView>> {
+    let row = payments::reissue(&state, &admin, &ctx.origin(&admin), &payout_id).await?;
+    Ok(Envelope::ok(payout_view(&row, state.settings.required_approvals, true)))
 }

@@ -24,6 +24,10 @@ const TEMPLATES: &[Template] = &[
     template!("payout_awaiting_approval"),
     template!("payout_approved"),
     template!("payout_rejected"),
+    template!("payment_sent"),
+    template!("payout_completed"),
+    template!("payment_failed_member"),
+    template!("payment_failed_admin"),
 ];
 
 fn fill(template: &str, vars: &[(&str, String)], escape: bool) -> String {

@@ -2,5 +2,6 @@
 //! with its audit rows and emails.
 
 pub mod eligibility;
+pub mod payments;
 pub mod payouts;
 pub mod view;

@@ -205,7 +205,7 @@ pub async fn create(state: &AppState, admin: &CurrentUser, origin: &audit::Origi
 }
 
 /// "Payout awaiting approval" to every active admin, keyed to this event.
-async fn notify_admins_awaiting(
+pub async fn notify_admins_awaiting(
     state: &AppState,
     tx: &mut Transaction<'_, Postgres>,
     row: &PayoutRow,

@@ -26,7 +26,6 @@ pub struct MaskedBank {
     pub last4: Option<String>,
     pub account_type: Option<String>,
     pub bank_name: Option<String>,
-    pub account_holder_name: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -78,7 +77,6 @@ pub fn mask_bank(value: &Value) -> Option<MaskedBank> {
         last4,
         account_type: text("accountType"),
         bank_name: text("bankName"),
-        account_holder_name: text("accountHolderName").or_else(|| text("holderName")),
     })
 }
 

@@ -10,6 +10,7 @@ mod interop;
 mod http_stack;
 mod members;
 mod migrations;
+mod payments;
 mod payouts;
 mod process;
 mod rate_limits;

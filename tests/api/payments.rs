@@ -1,0 +1,250 @@
+//! SPEC §4, §6: bank details, W-9, instructions, sent, confirmed, failed, reissued.
+
+use payout_service::crypto::Keyring;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use crate::payouts::{desk, Desk};
+
+fn bank() -> Value {
+    json!({ "accountHolderName": "Member Zero", "routingNumber": "021000021", "accountNumber": "000123456789", "accountType": "checking", "bankName": "First Bank" })
+}
+
+fn w9() -> Value {
+    json!({ "legalName": "Member Zero", "tin": "123-45-6789", "tinType": "SSN", "addressLine1": "1 Main St", "city": "Austin", "state": "TX", "postalCode": "78701" })
+}
+
+async fn approved(d: &Desk, idx: usize) -> String {
+    let id = d.create(&[idx]).await.remove(0);
+    for t in [&d.manager, &d.second] {
+        let (s, b) = d.post(t, &format!("/api/payouts/{id}/approve"), json!({})).await;
+        assert_eq!(s, 200, "{b}");
+    }
+    id
+}
+
+async fn row_text(d: &Desk, id: &str) -> String {
+    let v: Value = sqlx::query_scalar("SELECT to_jsonb(p) FROM payout_management p WHERE payout_id = $1").bind(id).fetch_one(&d.app.db).await.unwrap();
+    v.to_string()
+}
+
+#[tokio::test]
+async fn bank_details_are_validated_encrypted_and_only_ever_shown_masked() {
+    let d = desk(250_000, 2, &[]).await;
+    let id = d.create(&[0]).await.remove(0);
+    let member = d.members[0].1.clone();
+    let path = format!("/api/members/{}/bank-info", d.uid(0));
+
+    let (status, body) = d.post(&member, &path, json!({ "accountHolderName": "1", "routingNumber": "021000022", "accountNumber": "12ab", "accountType": "gold" })).await;
+    assert_eq!(status, 400);
+    let paths: Vec<&str> = body["error"]["details"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["accountHolderName", "routingNumber", "accountNumber", "accountType"], "all at once");
+
+    let (status, body) = d.post(&member, &path, bank()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["bankDetails"], json!({ "last4": "6789", "accountType": "checking", "bankName": "First Bank" }));
+    assert_eq!(body["data"]["approvalsCleared"], false);
+    let text = row_text(&d, &id).await;
+    assert!(!text.contains("000123456789") && !text.contains("021000021") && !text.contains("Member Zero"), "{text}");
+    let stored: Value = sqlx::query_scalar("SELECT bank_details FROM payout_management WHERE payout_id = $1").bind(&id).fetch_one(&d.app.db).await.unwrap();
+    let ring = Keyring::new(&SecretString::from(ENCRYPTION_KEY.to_string()), &[]);
+    let (plain, _) = ring.decrypt(&stored).unwrap();
+    let clear: Value = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(clear["accountNumber"], "000123456789");
+    let (_, read) = d.get(&d.manager, &format!("/api/payouts/{id}")).await;
+    assert_eq!(read["data"]["bankDetails"]["last4"], "6789");
+    assert!(!read.to_string().contains("encrypted"), "no ciphertext in reads either");
+
+    // Who may submit: the member, an admin; not Support for someone else, not another member.
+    assert_eq!(d.post(&d.manager, &path, bank()).await.0, 200);
+    assert_eq!(d.post(&d.support, &path, bank()).await.0, 403);
+    assert_eq!(d.post(&d.members[1].1, &path, bank()).await.0, 404);
+    let (status, body) = d.post(&d.members[1].1, &format!("/api/members/{}/bank-info", d.uid(1)), bank()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("NO_OPEN_PAYOUT")));
+}
+
+#[tokio::test]
+async fn a_new_destination_after_approval_clears_the_approvals() {
+    let d = desk(250_000, 1, &[]).await;
+    let member = d.members[0].1.clone();
+    let path = format!("/api/members/{}/bank-info", d.uid(0));
+    let id = d.create(&[0]).await.remove(0);
+    d.post(&member, &path, bank()).await;
+    d.post(&d.manager, &format!("/api/payouts/{id}/approve"), json!({})).await;
+    d.post(&d.second, &format!("/api/payouts/{id}/approve"), json!({})).await;
+    let (_, p) = d.get(&d.manager, &format!("/api/payouts/{id}")).await;
+    assert_eq!(p["data"]["status"], "approved");
+
+    let mut other = bank();
+    other["accountNumber"] = json!("99887766");
+    let (status, body) = d.post(&member, &path, other).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["approvalsCleared"], true);
+    assert_eq!(body["data"]["status"], "pending_approval");
+    let (_, p) = d.get(&d.manager, &format!("/api/payouts/{id}")).await;
+    assert_eq!(p["data"]["status"], "pending_approval");
+    assert_eq!(p["data"]["currentApprovals"], 0);
+    let (_, audit) = d.get(&d.manager, &format!("/api/payouts/{id}/audit")).await;
+    let last = audit["data"]["entries"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "bank_details_changed_approvals_cleared");
+    assert_eq!(last["actor"], format!("user:{}", d.uid(0)));
+    assert_eq!(audit["data"]["chainValid"], true);
+}
+
+#[tokio::test]
+async fn a_w9_is_stored_with_the_tin_encrypted() {
+    let d = desk(250_000, 1, &[]).await;
+    sqlx::query("DELETE FROM tax_forms").execute(&d.app.db).await.unwrap();
+    let path = format!("/api/members/{}/tax-info", d.uid(0));
+    let (status, body) = d.post(&d.members[0].1, &path, json!({ "tin": "12", "tinType": "ITIN" })).await;
+    assert_eq!(status, 400);
+    assert!(body["error"]["details"].as_array().unwrap().len() >= 6);
+    let (status, body) = d.post(&d.members[0].1, &path, w9()).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["data"]["tinLast4"], "6789");
+    assert_eq!(body["data"]["status"], "generated");
+    let row: Value = sqlx::query_scalar("SELECT to_jsonb(t) FROM tax_forms t WHERE form_type = 'W-9'").fetch_one(&d.app.db).await.unwrap();
+    assert!(!row.to_string().contains("123456789") && !row.to_string().contains("123-45-6789"), "{row}");
+    assert_eq!(row["status"], "generated");
+    assert_eq!(row["w9_data"]["tinLast4"], "6789");
+    let (_, members) = d.get(&d.manager, "/api/eligibility/members").await;
+    assert_eq!(members["data"]["members"][0]["hasW9"], true);
+}
+
+#[tokio::test]
+async fn the_whole_ach_path_from_approval_to_completion() {
+    let d = desk(250_000, 1, &[]).await;
+    let id = d.create(&[0]).await.remove(0);
+    let p = |action: &str| format!("/api/payouts/{id}/{action}");
+    d.post(&d.manager, &p("approve"), json!({})).await;
+    d.post(&d.second, &p("approve"), json!({})).await;
+
+    let (status, body) = d.post(&d.manager, &p("mark-sent"), json!({ "sentDate": "2026-11-20T10:00:00Z", "expectedArrivalDate": "2026-11-23T10:00:00Z" })).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("INSTRUCTIONS_NOT_GENERATED")));
+    let (status, body) = d.post(&d.creator, &p("generate-instructions"), json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("BANK_DETAILS_MISSING")));
+    assert_eq!(d.post(&d.support, &p("generate-instructions"), json!({})).await.0, 403, "admins only");
+
+    // Bank details arrive after approval: approvals cleared, approve again.
+    d.post(&d.members[0].1, &format!("/api/members/{}/bank-info", d.uid(0)), bank()).await;
+    d.post(&d.manager, &p("approve"), json!({})).await;
+    d.post(&d.second, &p("approve"), json!({})).await;
+
+    let res = d.app.client.post(d.app.url(&p("generate-instructions"))).bearer_auth(&d.creator).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let body: Value = res.json().await.unwrap();
+    let i = &body["data"];
+    assert_eq!(i["bankDetails"]["accountNumber"], "000123456789", "in full, here only");
+    assert_eq!(i["bankDetails"]["routingNumber"], "021000021");
+    assert_eq!(i["amountToSend"], "99700.00", "W-9 on file: no withholding");
+    assert_eq!(i["calculation"]["netAmount"], "99700.00");
+    assert_eq!(i["calculation"]["retentionFee"], "300.00");
+    assert_eq!(i["calculation"]["withholdingAmount"], "0.00");
+    assert_eq!(i["reference"], id);
+    let text = row_text(&d, &id).await;
+    assert!(!text.contains("000123456789"), "the stored snapshot is masked");
+    let (_, audit) = d.get(&d.manager, &format!("/api/payouts/{id}/audit")).await;
+    let actions: Vec<&str> = audit["data"]["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(actions.ends_with(&["bank_details_decrypted", "instructions_generated"]), "{actions:?}");
+
+    let (status, body) = d.post(&d.support, &p("mark-sent"), json!({ "sentDate": "2026-11-20T10:00:00Z", "expectedArrivalDate": "2026-11-19T10:00:00Z" })).await;
+    assert_eq!((status, body["error"]["details"][0]["path"].as_str()), (400, Some("expectedArrivalDate")));
+    let (status, body) = d.post(&d.support, &p("mark-sent"), json!({ "sentDate": "2026-11-20T10:00:00Z", "expectedArrivalDate": "2026-11-23T10:00:00Z", "trackingNumber": "ACH-778" })).await;
+    assert_eq!(status, 200, "finance roles mark sent: {body}");
+    assert_eq!(body["data"]["status"], "payment_sent");
+    assert_eq!(body["data"]["scheduledDate"], "2026-11-23T10:00:00Z");
+    let sent_mail: String = sqlx::query_scalar("SELECT body_text FROM payout_email_outbox WHERE template = 'payment_sent'").fetch_one(&d.app.db).await.unwrap();
+    assert!(sent_mail.contains("$99700.00") && sent_mail.contains("November 23, 2026") && sent_mail.contains("ACH-778"), "{sent_mail}");
+
+    let (status, body) = d.post(&d.support, &p("confirm"), json!({ "completedDate": "2026-11-22T15:00:00Z", "confirmationNumber": "FED-123" })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["status"], "completed");
+    assert_eq!(body["data"]["completedDate"], "2026-11-22T15:00:00Z");
+    assert_eq!(body["data"]["receiptUrl"], format!("/api/payouts/{id}/receipt"));
+    let form: Value = sqlx::query_scalar("SELECT to_jsonb(t) FROM tax_forms t WHERE form_type = '1099-MISC'").fetch_one(&d.app.db).await.unwrap();
+    assert_eq!((form["tax_year"].as_i64(), form["status"].as_str()), (Some(2026), Some("pending")));
+    assert_eq!(form["income_details"]["box3OtherIncome"], "100000.00");
+    assert_eq!(form["income_details"]["federalIncomeTaxWithheld"], "0.00");
+    let done: String = sqlx::query_scalar("SELECT body_text FROM payout_email_outbox WHERE template = 'payout_completed'").fetch_one(&d.app.db).await.unwrap();
+    assert!(done.contains(&format!("/api/payouts/{id}/receipt")));
+    let (_, status_view) = d.get(&d.members[0].1, &format!("/api/members/{}/payout", d.uid(0))).await;
+    assert!(status_view["data"]["membershipRemovalDate"].as_str().unwrap().starts_with("2027-11-22"));
+}
+
+#[tokio::test]
+async fn without_a_w9_a_quarter_is_withheld_and_checks_need_an_address() {
+    let d = desk(350_000, 2, &[]).await;
+    sqlx::query("DELETE FROM tax_forms").execute(&d.app.db).await.unwrap();
+    sqlx::query("DELETE FROM user_addresses WHERE user_id = $1").bind(d.members[1].0.user_id).execute(&d.app.db).await.unwrap();
+    let ach = approved(&d, 0).await;
+    sqlx::query(r#"UPDATE payout_management SET bank_details = '{"accountHolderName":"Legacy Row","routingNumber":"021000021","accountNumber":"55554444","accountType":"savings"}' WHERE payout_id = $1"#)
+        .bind(&ach).execute(&d.app.db).await.unwrap();
+    let (status, body) = d.post(&d.creator, &format!("/api/payouts/{ach}/generate-instructions"), json!({})).await;
+    assert_eq!(status, 200, "legacy plaintext rows work: {body}");
+    assert_eq!(body["data"]["bankDetails"]["accountNumber"], "55554444");
+    assert_eq!(body["data"]["calculation"]["withholdingAmount"], "24000.00");
+    assert_eq!(body["data"]["amountToSend"], "75700.00");
+    assert!(body["data"]["calculation"]["withholdingReason"].as_str().unwrap().contains("W-9"));
+    let tax: Value = sqlx::query_scalar("SELECT tax_withholding FROM payout_management WHERE payout_id = $1").bind(&ach).fetch_one(&d.app.db).await.unwrap();
+    assert_eq!((tax["hasW9"].as_bool(), tax["amount"].as_str()), (Some(false), Some("24000.00")));
+
+    let id = d.create(&[1]).await.remove(0);
+    sqlx::query("UPDATE payout_management SET payment_method = 'check' WHERE payout_id = $1").bind(&id).execute(&d.app.db).await.unwrap();
+    d.post(&d.manager, &format!("/api/payouts/{id}/approve"), json!({})).await;
+    d.post(&d.second, &format!("/api/payouts/{id}/approve"), json!({})).await;
+    let (status, body) = d.post(&d.creator, &format!("/api/payouts/{id}/generate-instructions"), json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("ADDRESS_MISSING")));
+    sqlx::query("INSERT INTO user_addresses (id, user_id, street_address, city, state, postal_code, is_primary) VALUES (gen_random_uuid(), $1, '9 Elm St', 'Denver', 'CO', '80202', true)")
+        .bind(d.members[1].0.user_id).execute(&d.app.db).await.unwrap();
+    let (status, body) = d.post(&d.creator, &format!("/api/payouts/{id}/generate-instructions"), json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["mailingAddress"]["line1"], "9 Elm St");
+    assert!(body["data"]["bankDetails"].is_null());
+}
+
+#[tokio::test]
+async fn a_failed_payment_is_reissued_only_after_fresh_approval() {
+    let d = desk(250_000, 1, &[]).await;
+    let id = d.create(&[0]).await.remove(0);
+    let p = |action: &str| format!("/api/payouts/{id}/{action}");
+    assert_eq!(d.post(&d.members[0].1, &format!("/api/members/{}/bank-info", d.uid(0)), bank()).await.0, 200);
+    d.post(&d.manager, &p("approve"), json!({})).await;
+    d.post(&d.second, &p("approve"), json!({})).await;
+    let sent = json!({ "sentDate": "2026-11-20T10:00:00Z", "expectedArrivalDate": "2026-11-23T10:00:00Z" });
+    assert_eq!(d.post(&d.manager, &p("mark-failed"), json!({ "reason": "x" })).await.0, 409, "not sent yet");
+    d.post(&d.creator, &p("generate-instructions"), json!({})).await;
+    d.post(&d.manager, &p("mark-sent"), sent.clone()).await;
+    let (status, body) = d.post(&d.manager, &p("mark-failed"), json!({ "reason": "Account closed", "returnCode": "R99x" })).await;
+    assert_eq!((status, body["error"]["details"][0]["path"].as_str()), (400, Some("returnCode")));
+    let (status, body) = d.post(&d.manager, &p("mark-failed"), json!({ "reason": "Account closed", "returnCode": "R02" })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["status"], "payment_failed");
+    assert_eq!(body["data"]["processing"]["failure"]["returnCode"], "R02");
+    let failed_mails: Vec<String> = sqlx::query_scalar("SELECT template FROM payout_email_outbox WHERE template LIKE 'payment_failed%' ORDER BY template").fetch_all(&d.app.db).await.unwrap();
+    assert_eq!(failed_mails.iter().filter(|t| *t == "payment_failed_admin").count(), 4, "every admin");
+    assert_eq!(failed_mails.iter().filter(|t| *t == "payment_failed_member").count(), 1);
+
+    assert_eq!(d.post(&d.support, &p("reissue"), json!({})).await.0, 403, "admins only");
+    let (status, body) = d.post(&d.creator, &p("reissue"), json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["status"], "pending_approval");
+    assert_eq!(body["data"]["currentApprovals"], 0);
+    assert!(body["data"]["processing"].get("instructions").is_none(), "instructions must be generated again");
+    assert_eq!(d.post(&d.manager, &p("mark-sent"), sent.clone()).await.0, 409, "no money moves before fresh approval");
+
+    d.post(&d.manager, &p("approve"), json!({})).await;
+    d.post(&d.second, &p("approve"), json!({})).await;
+    d.post(&d.creator, &p("generate-instructions"), json!({})).await;
+    assert_eq!(d.post(&d.manager, &p("mark-sent"), sent).await.0, 200);
+    let (status, _) = d.post(&d.manager, &p("confirm"), json!({ "completedDate": "2026-11-23T12:00:00Z" })).await;
+    assert_eq!(status, 200);
+    // A confirmed ACH can still bounce.
+    let (status, body) = d.post(&d.manager, &p("mark-failed"), json!({ "reason": "Returned after settlement", "returnCode": "R01" })).await;
+    assert_eq!((status, body["data"]["status"].as_str()), (200, Some("payment_failed")));
+    let note: String = sqlx::query_scalar("SELECT notes FROM tax_forms WHERE form_type = '1099-MISC'").fetch_one(&d.app.db).await.unwrap();
+    assert!(note.contains("review before filing"), "{note}");
+    let (_, audit) = d.get(&d.manager, &format!("/api/payouts/{id}/audit")).await;
+    assert_eq!(audit["data"]["chainValid"], true);
+}
