@@ -51,7 +51,7 @@ pub fn main() -> ExitCode {
             Command::Dev { reset } => run_dev(reset).await,
             Command::CheckConfig => check_config(),
             Command::RunJob { name } => not_yet(&format!("run-job {name}"), "the scheduler issue (#7)"),
-            Command::Reencrypt => not_yet("reencrypt", "the payments issue (#6)"),
+            Command::Reencrypt => reencrypt().await,
         }
     });
     match result {
@@ -104,6 +104,23 @@ async fn serve() -> anyhow::Result<ExitCode> {
     let server = Server::bind(AppState::new(settings, pool)).await?;
     server.run(app::shutdown_on_signals()).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+async fn reencrypt() -> anyhow::Result<ExitCode> {
+    let settings = match settings_or_report(Purpose::Serve) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    telemetry::init(settings.log_format);
+    let pool = db::pool(&settings, settings.database_url().unwrap_or_default())?;
+    let keyring = crate::crypto::Keyring::new(
+        settings.encryption_key.as_ref().expect("validated"),
+        &settings.encryption_key_previous,
+    );
+    let report = crate::workflow::reencrypt::run(&pool, &keyring).await?;
+    pool.close().await;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(if report.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 async fn migrate() -> anyhow::Result<ExitCode> {

@@ -4,4 +4,5 @@
 pub mod eligibility;
 pub mod payments;
 pub mod payouts;
+pub mod reencrypt;
 pub mod view;

@@ -14,5 +14,6 @@ mod payments;
 mod payouts;
 mod process;
 mod rate_limits;
+mod reencrypt;
 mod sessions;
 mod standin;
