@@ -46,6 +46,19 @@ ensure_interop_packages() {
   fi
 }
 
+# pdftotext (poppler-utils): the tests read the receipts and instructions PDFs with it.
+ensure_pdftotext() {
+  command -v pdftotext >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "pdftotext not found: installing Debian's poppler-utils package..." >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends poppler-utils >/dev/null ||
+      die "apt-get install poppler-utils failed; install poppler-utils (pdftotext) and run again"
+  else
+    die "pdftotext not found: install poppler-utils (the tests read the PDFs with it)"
+  fi
+}
+
 ensure_cargo() {
   command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolchain (https://rustup.rs) and run again"
 }

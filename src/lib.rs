@@ -8,6 +8,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod dev;
+pub mod documents;
 pub mod domain;
 pub mod error;
 pub mod http;

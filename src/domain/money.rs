@@ -24,6 +24,24 @@ impl Money {
     pub fn amount(&self) -> Decimal {
         self.0
     }
+
+    /// For people: `$100,000.00`, `−$300.00`.
+    pub fn display_usd(&self) -> String {
+        let plain = self.to_string();
+        let (sign, digits) = match plain.strip_prefix('-') {
+            Some(rest) => ("−", rest),
+            None => ("", plain.as_str()),
+        };
+        let (whole, cents) = digits.split_once('.').unwrap_or((digits, "00"));
+        let mut grouped = String::new();
+        for (i, c) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        format!("{sign}${grouped}.{cents}")
+    }
 }
 
 impl fmt::Display for Money {
@@ -62,6 +80,14 @@ mod tests {
         assert_eq!(Money::new(Decimal::from(99700)).to_string(), "99700.00");
         assert_eq!(Money::new(Decimal::from_str("0.5").unwrap()).to_string(), "0.50");
         assert_eq!(serde_json::to_string(&Money::new(Decimal::from_str("123.456").unwrap())).unwrap(), "\"123.46\"");
+    }
+
+    #[test]
+    fn displayed_for_people() {
+        assert_eq!(Money::new(Decimal::from(100_000)).display_usd(), "$100,000.00");
+        assert_eq!(Money::new(Decimal::from(-300)).display_usd(), "−$300.00");
+        assert_eq!(Money::new(Decimal::from_str("999.5").unwrap()).display_usd(), "$999.50");
+        assert_eq!(Money::new(Decimal::from(1_234_567)).display_usd(), "$1,234,567.00");
     }
 
     #[test]

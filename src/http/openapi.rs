@@ -34,6 +34,8 @@ use crate::app::AppState;
         crate::http::payouts::confirm,
         crate::http::payouts::mark_failed,
         crate::http::payouts::reissue,
+        crate::http::payouts::receipt,
+        crate::http::payouts::instructions_pdf,
     ),
     modifiers(&SecuritySchemes),
     tags((name = "health"), (name = "session"), (name = "eligibility"), (name = "payouts"), (name = "payments"), (name = "members"))

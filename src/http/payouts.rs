@@ -36,6 +36,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/payouts/{payoutId}/confirm", post(confirm))
         .route("/api/payouts/{payoutId}/mark-failed", post(mark_failed))
         .route("/api/payouts/{payoutId}/reissue", post(reissue))
+        .route("/api/payouts/{payoutId}/receipt", get(receipt))
+        .route("/api/payouts/{payoutId}/instructions.pdf", get(instructions_pdf))
 }
 
 /// Body: `{"userIds": [uuid, …1..100], "notes"?: string ≤ 2000, "paymentMethod"?: "ach" | "check"}`.
@@ -366,4 +368,39 @@ pub async fn reissue(
 ) -> AppResult<Envelope<PayoutView>> {
     let row = payments::reissue(&state, &admin, &ctx.origin(&admin), &payout_id).await?;
     Ok(Envelope::ok(payout_view(&row, state.settings.required_approvals, true)))
+}
+
+fn pdf_response(bytes: Vec<u8>, filename: String) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    use axum::response::IntoResponse;
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{filename}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
+}
+
+/// The PDF receipt of a completed payout (the member or finance roles); 409 before completion.
+#[utoipa::path(get, path = "/api/payouts/{payoutId}/receipt", tag = "payments", params(("payoutId" = String, Path)),
+    security(("cookie" = []), ("bearer" = [])),
+    responses((status = 200, description = "application/pdf", content_type = "application/pdf"),
+              (status = 404, description = "PAYOUT_NOT_FOUND"), (status = 409, description = "RECEIPT_NOT_AVAILABLE")))]
+pub async fn receipt(user: CurrentUser, State(state): State<AppState>, ValidPath(payout_id): ValidPath<String>) -> AppResult<axum::response::Response> {
+    let row = visible_payout(&state, &user, &payout_id).await?;
+    let pdf = crate::workflow::documents::receipt(&state, &user.actor(), &row).await?;
+    Ok(pdf_response(pdf, format!("receipt-{}.pdf", row.payout_id)))
+}
+
+/// The payment instructions as a PDF (admins), destination masked.
+#[utoipa::path(get, path = "/api/payouts/{payoutId}/instructions.pdf", tag = "payments", params(("payoutId" = String, Path)),
+    security(("cookie" = []), ("bearer" = [])),
+    responses((status = 200, description = "application/pdf", content_type = "application/pdf"),
+              (status = 409, description = "INSTRUCTIONS_NOT_GENERATED")))]
+pub async fn instructions_pdf(_admin: AdminUser, State(state): State<AppState>, ValidPath(payout_id): ValidPath<String>) -> AppResult<axum::response::Response> {
+    let row = db::payouts::find(&state.db, &payout_id).await?.ok_or(AppError::PayoutNotFound)?;
+    let pdf = crate::workflow::documents::instructions_pdf(&state, &row).await?;
+    Ok(pdf_response(pdf, format!("instructions-{}.pdf", row.payout_id)))
 }

@@ -149,6 +149,9 @@ async fn the_whole_ach_path_from_approval_to_completion() {
     let actions: Vec<&str> = audit["data"]["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert!(actions.ends_with(&["bank_details_decrypted", "instructions_generated"]), "{actions:?}");
 
+    let res = d.app.client.get(d.app.url(&p("receipt"))).bearer_auth(&d.members[0].1).send().await.unwrap();
+    assert_eq!(res.status(), 409);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "RECEIPT_NOT_AVAILABLE");
     let (status, body) = d.post(&d.support, &p("mark-sent"), json!({ "sentDate": "2026-11-20T10:00:00Z", "expectedArrivalDate": "2026-11-19T10:00:00Z" })).await;
     assert_eq!((status, body["error"]["details"][0]["path"].as_str()), (400, Some("expectedArrivalDate")));
     let (status, body) = d.post(&d.support, &p("mark-sent"), json!({ "sentDate": "2026-11-20T10:00:00Z", "expectedArrivalDate": "2026-11-23T10:00:00Z", "trackingNumber": "ACH-778" })).await;
@@ -171,6 +174,45 @@ async fn the_whole_ach_path_from_approval_to_completion() {
     assert!(done.contains(&format!("/api/payouts/{id}/receipt")));
     let (_, status_view) = d.get(&d.members[0].1, &format!("/api/members/{}/payout", d.uid(0))).await;
     assert!(status_view["data"]["membershipRemovalDate"].as_str().unwrap().starts_with("2027-11-22"));
+
+    // The receipt: a real PDF with the figures, its hash in the audit trail.
+    let res = d.app.client.get(d.app.url(&p("receipt"))).bearer_auth(&d.members[0].1).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    let pdf = res.bytes().await.unwrap().to_vec();
+    let text = pdf_text(&pdf);
+    for expected in ["Tenure", "Payout receipt", id.as_str(), "member0", "99,700.00", "$100,000.00", "−$300.00", "$99,700.00", "FED-123", "November 22, 2026", "November 20, 2026", "Checking ••••6789"] {
+        assert!(text.contains(expected), "receipt lacks {expected:?}:\n{text}");
+    }
+    assert!(!text.contains("000123456789"));
+    let hash: String = payout_service::workflow::documents::sha256_hex(&pdf);
+    let (_, audit) = d.get(&d.manager, &format!("/api/payouts/{id}/audit")).await;
+    let issued: Vec<&Value> = audit["data"]["entries"].as_array().unwrap().iter().filter(|e| e["action"] == "receipt_issued").collect();
+    assert_eq!(issued.len(), 1);
+    assert_eq!(issued[0]["details"]["sha256"], hash);
+    let again = d.app.client.get(d.app.url(&p("receipt"))).bearer_auth(&d.support).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(payout_service::workflow::documents::sha256_hex(&again), hash, "the same document again");
+    let (_, audit) = d.get(&d.manager, &format!("/api/payouts/{id}/audit")).await;
+    assert_eq!(audit["data"]["entries"].as_array().unwrap().iter().filter(|e| e["action"] == "receipt_issued").count(), 1);
+    assert_eq!(audit["data"]["chainValid"], true);
+
+    let res = d.app.client.get(d.app.url(&p("instructions.pdf"))).bearer_auth(&d.creator).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let text = pdf_text(&res.bytes().await.unwrap());
+    assert!(text.contains("Payment instructions") && text.contains("99,700.00") && text.contains("••••6789"), "{text}");
+    assert!(!text.contains("000123456789") && !text.contains("021000021"), "the PDF never carries full numbers");
+    assert_eq!(d.app.client.get(d.app.url(&p("instructions.pdf"))).bearer_auth(&d.support).send().await.unwrap().status(), 403);
+}
+
+/// The text of a PDF, as poppler's pdftotext reads it.
+fn pdf_text(pdf: &[u8]) -> String {
+    let path = std::env::temp_dir().join(format!("payout-{}.pdf", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext").arg("-layout").arg(&path).arg("-").output()
+        .expect("pdftotext (poppler-utils) is needed to read the PDFs");
+    let _ = std::fs::remove_file(&path);
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[tokio::test]
