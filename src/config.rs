@@ -370,6 +370,9 @@ impl Settings {
         if smtp_user.is_some() != smtp_pass.is_some() {
             r.problem("SMTP_PASS", "SMTP_USER and SMTP_PASS go together: set both or neither".into());
         }
+        if smtp_host.is_none() && environment == Environment::Production {
+            r.problem("SMTP_HOST", "is required in production (without it emails are only logged)".into());
+        }
         let smtp_secure = r.boolean("SMTP_SECURE");
         let smtp_tls = r.boolean("SMTP_TLS");
         let email_from = r.raw("EMAIL_FROM");
@@ -642,9 +645,12 @@ mod tests {
     }
 
     #[test]
-    fn production_enables_the_scheduler() {
+    fn production_enables_the_scheduler_and_needs_smtp() {
         let mut v = valid();
         v.insert("NODE_ENV".into(), "production".into());
+        let err = Settings::from_map(&v, Purpose::Serve).unwrap_err();
+        assert_eq!(err.0[0].variable, "SMTP_HOST");
+        v.insert("SMTP_HOST".into(), "smtp.example.com".into());
         assert!(Settings::from_map(&v, Purpose::Serve).unwrap().scheduler_enabled());
     }
 

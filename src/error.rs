@@ -149,6 +149,10 @@ impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
         match &err {
             sqlx::Error::PoolTimedOut => AppError::ServiceUnavailable("The database is not answering; try again shortly".into()),
+            // Text PostgreSQL cannot store (e.g. a NUL byte) is the caller's input, not our fault.
+            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")) => {
+                AppError::validation(vec![FieldError::new("body", "contains characters that cannot be stored (e.g. NUL)")])
+            }
             _ => AppError::Internal(err.into()),
         }
     }

@@ -119,7 +119,7 @@ impl SessionValidator {
              LEFT JOIN LATERAL (
                  SELECT id, role FROM admin
                  WHERE lower(email) = lower(u.email) AND lower(coalesce(status, 'active')) = 'active'
-                 ORDER BY role LIMIT 1
+                 ORDER BY role, id LIMIT 1
              ) a ON true
              WHERE s.token = $1"
         );

@@ -27,6 +27,8 @@ pub enum BreakerState {
 struct Breaker {
     failures: u32,
     open_until: Option<Instant>,
+    /// Half-open: one trial call is out; the others use the database meanwhile.
+    trial_in_flight: bool,
 }
 
 pub struct SubscriptionClient {
@@ -59,7 +61,7 @@ impl SubscriptionClient {
         SubscriptionClient {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),
-            breaker: Mutex::new(Breaker { failures: 0, open_until: None }),
+            breaker: Mutex::new(Breaker { failures: 0, open_until: None, trial_in_flight: false }),
             open_for,
         }
     }
@@ -75,6 +77,7 @@ impl SubscriptionClient {
 
     fn record(&self, ok: bool) {
         let mut b = self.breaker.lock().unwrap_or_else(|p| p.into_inner());
+        b.trial_in_flight = false;
         if ok {
             b.failures = 0;
             b.open_until = None;
@@ -91,8 +94,14 @@ impl SubscriptionClient {
     /// `GET /api/revenue/total` → `{"data":{"totalRevenue": <dollars>}}`. `None` on any failure
     /// (which counts against the breaker) or while the breaker is open.
     pub async fn fetch_total_revenue(&self) -> Option<Decimal> {
-        if self.breaker_state() == BreakerState::Open {
-            return None;
+        {
+            let mut b = self.breaker.lock().unwrap_or_else(|p| p.into_inner());
+            match b.open_until {
+                Some(until) if Instant::now() < until => return None,
+                Some(_) if b.trial_in_flight => return None,
+                Some(_) => b.trial_in_flight = true,
+                None => {}
+            }
         }
         let url = format!("{}/api/revenue/total", self.base_url);
         let result = async {

@@ -42,7 +42,8 @@ macro_rules! member_facts {
     };
 }
 
-/// The queue view joined with what this service knows itself. Set-based joins, so it stays fast
+/// The queue view (one row per member: a member with two memberships keeps the better
+/// position) joined with what this service knows itself. Set-based joins, so it stays fast
 /// on production-sized tables with or without indexes on the main app's tables.
 macro_rules! queue_cte {
     () => {
@@ -51,7 +52,8 @@ macro_rules! queue_cte {
             member_facts!("true"),
             ", queue AS (SELECT ",
             queue_columns!(),
-            " FROM active_member_queue_view q LEFT JOIN kyc ON kyc.user_id = q.user_id LEFT JOIN p ON p.user_id = q.user_id) "
+            " FROM (SELECT DISTINCT ON (user_id) * FROM active_member_queue_view ORDER BY user_id, queue_position) q
+               LEFT JOIN kyc ON kyc.user_id = q.user_id LEFT JOIN p ON p.user_id = q.user_id) "
         )
     };
 }
@@ -160,7 +162,8 @@ pub async fn outside_queue_blocker(tx: &mut Transaction<'_, Postgres>, user_id: 
 
 /// Only the page's members get their facts looked up.
 const PAGE_SQL: &str = concat!(
-    "WITH page AS (SELECT * FROM active_member_queue_view ORDER BY queue_position, user_id LIMIT $1 OFFSET $2), ",
+    "WITH page AS (SELECT * FROM (SELECT DISTINCT ON (user_id) * FROM active_member_queue_view ORDER BY user_id, queue_position) one_per_user
+                   ORDER BY queue_position, user_id LIMIT $1 OFFSET $2), ",
     member_facts!("user_id IN (SELECT user_id FROM page)"),
     ", w9 AS (SELECT DISTINCT user_id FROM tax_forms WHERE form_type = 'W-9' AND status IS DISTINCT FROM 'pending'
                AND user_id IN (SELECT user_id FROM page)),

@@ -30,6 +30,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "rate_limits",
         sql: include_str!("../../migrations/0003_rate_limits.sql"),
     },
+    Migration {
+        version: 4,
+        name: "audit_head",
+        sql: include_str!("../../migrations/0004_audit_head.sql"),
+    },
 ];
 
 const HISTORY_DDL: &str = "CREATE TABLE IF NOT EXISTS payout_schema_migrations (

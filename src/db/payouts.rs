@@ -12,7 +12,7 @@ use crate::domain::status::PayoutStatus;
 const COLUMNS: &str = "p.id, p.payout_id, p.user_id, p.membership_id, p.queue_position, p.amount, p.currency,
     p.status, p.payment_method, p.eligibility_check, p.approval_workflow, p.scheduled_date, p.completed_date,
     p.bank_details, p.tax_withholding, p.processing, p.receipt_url, p.internal_notes, p.audit_trail, p.created_by,
-    p.created_at, p.updated_at, u.email::text AS member_email, u.name AS member_name";
+    p.created_at, p.updated_at, p.audit_head, p.audit_count, u.email::text AS member_email, u.name AS member_name";
 
 const FROM: &str = "FROM payout_management p LEFT JOIN users u ON u.id = p.user_id";
 
@@ -40,6 +40,8 @@ pub struct PayoutRow {
     pub created_by: Option<i32>,
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
+    pub audit_head: Option<String>,
+    pub audit_count: Option<i32>,
     pub member_email: Option<String>,
     pub member_name: Option<String>,
 }
@@ -134,7 +136,7 @@ pub struct NewPayout {
 }
 
 pub async fn insert(tx: &mut Transaction<'_, Postgres>, p: &NewPayout) -> Result<Uuid, sqlx::Error> {
-    sqlx::query_scalar(
+    let id = sqlx::query_scalar(
         "INSERT INTO payout_management (id, payout_id, user_id, membership_id, queue_position, amount, currency, status,
              payment_method, eligibility_check, approval_workflow, internal_notes, audit_trail, created_by, created_at, updated_at)
          VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, 'USD', 'pending_approval', $6, $7, $8, $9, $10, $11, now(), now())
@@ -152,7 +154,21 @@ pub async fn insert(tx: &mut Transaction<'_, Postgres>, p: &NewPayout) -> Result
     .bind(&p.audit_trail)
     .bind(p.created_by)
     .fetch_one(&mut **tx)
+    .await?;
+    set_head(tx, id).await?;
+    Ok(id)
+}
+
+/// Records the trail's head beside it (after any write of `audit_trail`).
+pub async fn set_head(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE payout_management SET audit_head = audit_trail -> -1 ->> 'hash', audit_count = jsonb_array_length(audit_trail)
+         WHERE id = $1 AND jsonb_typeof(audit_trail) = 'array'",
+    )
+    .bind(id)
+    .execute(&mut **tx)
     .await
+    .map(|_| ())
 }
 
 /// The fields a state change may set; `None` leaves a column as it is.
@@ -169,6 +185,8 @@ pub struct Change {
     pub scheduled_date: Option<DateTime<Utc>>,
     pub completed_date: Option<DateTime<Utc>>,
     pub receipt_url: Option<String>,
+    /// Reissue: forget the last attempt's dates, receipt and withholding.
+    pub clear_payment: bool,
 }
 
 /// Compare-and-set: applies `change` only while the row still has `expected` status. Returns
@@ -187,11 +205,13 @@ pub async fn update(
             internal_notes = coalesce($6, internal_notes),
             processing = coalesce($7, processing),
             bank_details = coalesce($8, bank_details),
-            tax_withholding = coalesce($9, tax_withholding),
             payment_method = coalesce($10, payment_method),
-            scheduled_date = coalesce($11, scheduled_date),
-            completed_date = coalesce($12, completed_date),
-            receipt_url = coalesce($13, receipt_url),
+            scheduled_date = CASE WHEN $14 THEN NULL ELSE coalesce($11, scheduled_date) END,
+            completed_date = CASE WHEN $14 THEN NULL ELSE coalesce($12, completed_date) END,
+            receipt_url = CASE WHEN $14 THEN NULL ELSE coalesce($13, receipt_url) END,
+            tax_withholding = CASE WHEN $14 THEN NULL ELSE coalesce($9, tax_withholding) END,
+            audit_head = CASE WHEN $5::jsonb IS NULL THEN audit_head ELSE $5::jsonb -> -1 ->> 'hash' END,
+            audit_count = CASE WHEN $5::jsonb IS NULL THEN audit_count ELSE jsonb_array_length($5::jsonb) END,
             updated_at = now()
          WHERE id = $1 AND status = $2",
     )
@@ -208,6 +228,7 @@ pub async fn update(
     .bind(change.scheduled_date)
     .bind(change.completed_date)
     .bind(change.receipt_url)
+    .bind(change.clear_payment)
     .execute(&mut **tx)
     .await?
     .rows_affected();

@@ -14,12 +14,30 @@ fn canonical(v: &Value) -> String {
 }
 
 /// What the next entry must name as `prevHash`: the last entry's hash, or — after entries the
-/// old service wrote without one — the SHA-256 of that entry, which seals it into the chain.
+/// old service wrote without one — the SHA-256 of all of them, which seals every one of them.
 pub fn prev_hash(trail: &[Value]) -> Option<String> {
     let last = trail.last()?;
     match last.get("hash").and_then(Value::as_str) {
         Some(h) => Some(h.to_string()),
-        None => Some(hex(&Sha256::digest(canonical(last).as_bytes()))),
+        None => Some(hex(&Sha256::digest(canonical(&Value::Array(trail.to_vec())).as_bytes()))),
+    }
+}
+
+/// The head recorded beside the trail: (hash of the last entry, number of entries).
+pub fn head(trail: &[Value]) -> (Option<String>, i32) {
+    (trail.last().and_then(|e| e.get("hash")).and_then(Value::as_str).map(String::from), trail.len() as i32)
+}
+
+/// `verify`, plus the recorded head when there is one: a trail cut short no longer matches it.
+pub fn verify_with_head(trail: &Value, head_hash: Option<&str>, count: Option<i32>) -> bool {
+    let Some(entries) = trail.as_array() else { return trail.is_null() && count.is_none() };
+    if !verify(entries) {
+        return false;
+    }
+    match (head_hash, count) {
+        (Some(h), Some(n)) => entries.len() as i32 == n && entries.last().and_then(|e| e.get("hash")).and_then(Value::as_str) == Some(h),
+        (None, Some(n)) => entries.len() as i32 == n,
+        _ => true,
     }
 }
 
@@ -99,6 +117,24 @@ mod tests {
         let mut inserted = t.clone();
         inserted.insert(3, json!({"action": "sneaky"}));
         assert!(!verify(&inserted));
+    }
+
+    #[test]
+    fn every_legacy_entry_is_sealed_and_truncation_shows_against_the_head() {
+        let mut t: Vec<Value> = vec![json!({"action": "old-1"}), json!({"action": "old-2"})];
+        t.push(entry(&t, "approved", "admin:1", "2026-01-01T00:00:00.000Z", json!({})));
+        assert!(verify(&t));
+        let mut edited = t.clone();
+        edited[0]["action"] = json!("forged");
+        assert!(!verify(&edited), "the first legacy entry is sealed too");
+        let (h, n) = head(&t);
+        let full = Value::Array(t.clone());
+        assert!(verify_with_head(&full, h.as_deref(), Some(n)));
+        let mut cut = t.clone();
+        cut.pop();
+        assert!(verify(&cut), "a cut trail is internally consistent...");
+        assert!(!verify_with_head(&Value::Array(cut), h.as_deref(), Some(n)), "...but not with its head");
+        assert!(!verify_with_head(&json!({"not": "an array"}), None, None));
     }
 
     #[test]

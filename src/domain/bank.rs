@@ -46,8 +46,9 @@ impl BankDetails {
     }
 }
 
+/// A string field, trimmed; control characters (NUL among them) make it unreadable.
 fn text<'a>(body: &'a serde_json::Map<String, serde_json::Value>, key: &str) -> Option<&'a str> {
-    body.get(key).and_then(|v| v.as_str()).map(str::trim)
+    body.get(key).and_then(|v| v.as_str()).map(str::trim).filter(|s| !s.chars().any(char::is_control))
 }
 
 /// Every field checked; all errors returned together.
@@ -77,7 +78,9 @@ pub fn parse_bank_details(body: &serde_json::Map<String, serde_json::Value>) -> 
     }
     let bank_name = match body.get("bankName") {
         None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(s)) if s.trim().chars().count() <= 100 => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Some(serde_json::Value::String(s)) if s.trim().chars().count() <= 100 && !s.chars().any(char::is_control) => {
+            Some(s.trim().to_string()).filter(|s| !s.is_empty())
+        }
         Some(_) => {
             errors.push(FieldError::new("bankName", "must be a string of at most 100 characters"));
             None
@@ -140,7 +143,7 @@ pub fn parse_w9(body: &serde_json::Map<String, serde_json::Value>) -> Result<W9,
     if !state.is_empty() && !(state.len() == 2 && state.bytes().all(|b| b.is_ascii_uppercase())) {
         errors.push(FieldError::new("state", "must be a two-letter state code such as TX"));
     }
-    let zip_ok = {
+    let zip_ok = postal_code.is_ascii() && {
         let (five, rest) = postal_code.split_at(postal_code.len().min(5));
         five.len() == 5 && five.bytes().all(|b| b.is_ascii_digit()) && (rest.is_empty() || (rest.len() == 5 && rest.starts_with('-') && rest[1..].bytes().all(|b| b.is_ascii_digit())))
     };
@@ -149,7 +152,9 @@ pub fn parse_w9(body: &serde_json::Map<String, serde_json::Value>) -> Result<W9,
     }
     let address_line2 = match body.get("addressLine2") {
         None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(s)) if s.chars().count() <= 200 => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Some(serde_json::Value::String(s)) if s.chars().count() <= 200 && !s.chars().any(char::is_control) => {
+            Some(s.trim().to_string()).filter(|s| !s.is_empty())
+        }
         Some(_) => {
             errors.push(FieldError::new("addressLine2", "must be a string of at most 200 characters"));
             None

@@ -69,7 +69,10 @@ impl Fields {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => {
                 let s = s.trim();
-                if s.chars().count() > max {
+                if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+                    self.error(key, "must not contain control characters");
+                    None
+                } else if s.chars().count() > max {
                     self.error(key, format!("must be at most {max} characters"));
                     None
                 } else if s.is_empty() {

@@ -64,6 +64,10 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ValidPa
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // Control characters (a NUL among them) are never part of an id.
+        if parts.uri.path().contains("%00") || parts.uri.path().to_ascii_lowercase().contains("%0") || parts.uri.path().to_ascii_lowercase().contains("%1") {
+            return Err(AppError::validation(vec![FieldError::new("path", "must not contain control characters")]));
+        }
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(ValidPath(v)),
             Err(e) => Err(AppError::validation(vec![FieldError::new("path", path_message(&e))])),

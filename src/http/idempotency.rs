@@ -92,6 +92,7 @@ fn replay(status: i32, body: Vec<u8>, content_type: Option<String>) -> Response 
         res.headers_mut().insert(header::CONTENT_TYPE, ct);
     }
     res.headers_mut().insert(REPLAYED, HeaderValue::from_static("true"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
@@ -99,8 +100,14 @@ fn valid_key(key: &str) -> bool {
     !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
+/// Responses that carry decrypted bank details are never stored: repeating the request is safe
+/// (instructions may be generated again while approved) and each decryption is audited.
+fn never_stored(path: &str) -> bool {
+    path.ends_with("/generate-instructions")
+}
+
 pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if req.method() != Method::POST || !req.uri().path().starts_with("/api/") {
+    if req.method() != Method::POST || !req.uri().path().starts_with("/api/") || never_stored(req.uri().path()) {
         return next.run(req).await;
     }
     let Some(key) = req.headers().get(HEADER).map(|v| v.to_str().map(str::to_string)) else {

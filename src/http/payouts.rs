@@ -255,8 +255,9 @@ pub struct AuditTrail {
     responses((status = 200, description = "The trail", body = AuditTrail)))]
 pub async fn audit(_user: FinanceUser, State(state): State<AppState>, ValidPath(payout_id): ValidPath<String>) -> AppResult<Envelope<AuditTrail>> {
     let row = db::payouts::find(&state.db, &payout_id).await?.ok_or(AppError::PayoutNotFound)?;
-    let entries = row.trail();
-    Ok(Envelope::ok(AuditTrail { chain_valid: audit_chain::verify(&entries), payout_id: row.payout_id, entries }))
+    let raw = row.audit_trail.clone().unwrap_or(Value::Null);
+    let chain_valid = audit_chain::verify_with_head(&raw, row.audit_head.as_deref(), row.audit_count);
+    Ok(Envelope::ok(AuditTrail { chain_valid, payout_id: row.payout_id.clone(), entries: row.trail() }))
 }
 
 /// Computes the calculation and the payment instructions (admins). For ACH this is the one place
@@ -344,7 +345,8 @@ pub async fn mark_failed(
     let reason = f.string(&body, "reason", 2000);
     let return_code = f.opt_string(&body, "returnCode", 3).map(|c| c.to_ascii_uppercase());
     if let Some(code) = &return_code {
-        let ok = code.len() == 3 && code.starts_with('R') && code[1..].parse::<u8>().is_ok_and(|n| (1..=99).contains(&n));
+        let digits = &code.as_bytes()[1.min(code.len())..];
+        let ok = code.len() == 3 && code.starts_with('R') && digits.iter().all(u8::is_ascii_digit) && code != "R00";
         if !ok {
             f.error("returnCode", "must be an ACH return code R01–R99");
         }

@@ -1,6 +1,7 @@
 //! Emails: rendered from templates kept as files (templates/email), written to the outbox in the
 //! same transaction as the change that causes them. The sender worker arrives with issue 7.
 
+pub mod sender;
 pub mod templates;
 
 use sqlx::{Postgres, Transaction};

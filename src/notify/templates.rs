@@ -28,6 +28,7 @@ const TEMPLATES: &[Template] = &[
     template!("payout_completed"),
     template!("payment_failed_member"),
     template!("payment_failed_admin"),
+    template!("membership_removed"),
 ];
 
 fn fill(template: &str, vars: &[(&str, String)], escape: bool) -> String {

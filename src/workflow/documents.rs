@@ -7,10 +7,9 @@ use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
 use crate::db::payouts::PayoutRow;
-use crate::domain::calculation::calculate;
 use crate::domain::status::PayoutStatus;
 use crate::error::{AppError, AppResult};
-use crate::workflow::payments::calculation_rules;
+use crate::workflow::payments::effective_calculation;
 use crate::workflow::payouts::{chain, lock_or_404};
 use crate::workflow::view::mask_bank;
 
@@ -41,8 +40,12 @@ fn parse_time(v: Option<&Value>) -> Option<DateTime<Utc>> {
     v.and_then(Value::as_str).and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc))
 }
 
-fn method_name(row: &PayoutRow) -> &'static str {
-    if row.payment_method == "check" { "Paper check" } else { "ACH bank transfer" }
+fn method_name(row: &PayoutRow) -> String {
+    match row.payment_method.as_str() {
+        "check" => "Paper check".into(),
+        "ach" => "ACH bank transfer".into(),
+        other => format!("{other} (legacy)"),
+    }
 }
 
 /// Masked destination: "Checking ••••6789, First Bank" or the mailing address.
@@ -65,18 +68,6 @@ fn destination(row: &PayoutRow) -> String {
     format!("{kind} ••••{last4}{bank}")
 }
 
-/// The stored calculation, or one computed the same way (legacy rows without one).
-fn calculation(state: &AppState, row: &PayoutRow) -> Value {
-    row.processing
-        .as_ref()
-        .and_then(|p| p.get("calculation"))
-        .filter(|c| c.get("lineItems").is_some())
-        .cloned()
-        .unwrap_or_else(|| {
-            let has_w9 = row.tax_withholding.as_ref().and_then(|t| t.get("hasW9")).and_then(Value::as_bool).unwrap_or(true);
-            serde_json::to_value(calculate(row.amount, has_w9, &calculation_rules(state))).unwrap_or_default()
-        })
-}
 
 async fn typeset(template: &'static str, data: Value) -> AppResult<Vec<u8>> {
     tokio::task::spawn_blocking(move || crate::documents::render(template, &data))
@@ -98,7 +89,7 @@ pub async fn receipt(state: &AppState, actor: &str, row: &PayoutRow) -> AppResul
             details: Some(json!({ "payoutId": row.payout_id, "currentStatus": row.status })),
         });
     }
-    let calc = calculation(state, row);
+    let calc = effective_calculation(state, &state.db, row).await?;
     let processing = row.processing.clone().unwrap_or(Value::Null);
     let completed = row.completed_date.or_else(|| parse_time(processing.get("completedDate")));
     let withheld = calc.get("withholdingAmount").and_then(Value::as_str).unwrap_or("0.00");
@@ -120,12 +111,16 @@ pub async fn receipt(state: &AppState, actor: &str, row: &PayoutRow) -> AppResul
     });
     let pdf = typeset(crate::documents::RECEIPT_TEMPLATE, data).await?;
     let hash = sha256_hex(&pdf);
-    let already = row.trail().iter().any(|e| e["action"] == "receipt_issued" && e["details"]["sha256"] == hash.as_str());
-    if !already {
+    let issued = |r: &PayoutRow| r.trail().iter().any(|e| e["action"] == "receipt_issued" && e["details"]["sha256"] == hash.as_str());
+    if !issued(row) {
         let mut tx = state.db.begin().await?;
         let locked = lock_or_404(&mut tx, &row.payout_id).await?;
-        let (trail, _) = chain(&locked, "receipt_issued", actor, json!({ "sha256": hash, "bytes": pdf.len() }));
-        sqlx::query("UPDATE payout_management SET audit_trail = $2 WHERE id = $1").bind(locked.id).bind(trail).execute(&mut *tx).await?;
+        // Checked again under the lock: two downloads at once record one entry.
+        if !issued(&locked) {
+            let (trail, _) = chain(&locked, "receipt_issued", actor, json!({ "sha256": hash, "bytes": pdf.len() }));
+            sqlx::query("UPDATE payout_management SET audit_trail = $2, updated_at = now() WHERE id = $1").bind(locked.id).bind(trail).execute(&mut *tx).await?;
+            crate::db::payouts::set_head(&mut tx, locked.id).await?;
+        }
         tx.commit().await?;
     }
     Ok(pdf)
@@ -141,7 +136,7 @@ pub async fn instructions_pdf(state: &AppState, row: &PayoutRow) -> AppResult<Ve
             details: Some(json!({ "payoutId": row.payout_id })),
         });
     };
-    let calc = calculation(state, row);
+    let calc = effective_calculation(state, &state.db, row).await?;
     let approvers = row
         .approval_workflow
         .as_ref()

@@ -149,16 +149,26 @@ pub async fn save_w9(state: &AppState, by: &CurrentUser, origin: &audit::Origin,
 
 /// The bank details in clear, from our encrypted form or a legacy plaintext row.
 fn decrypt_bank(keyring: &Keyring, stored: &Value) -> AppResult<Value> {
-    if Keyring::is_encrypted(stored) {
-        let (plain, _) = keyring.decrypt(stored).map_err(|e| AppError::internal(anyhow::anyhow!("bank details: {e}")))?;
-        serde_json::from_slice(&plain).map_err(AppError::internal)
+    let unreadable = || {
+        business(
+            "BANK_DETAILS_UNREADABLE",
+            "The stored bank details cannot be read (unknown key or incomplete): ask the member to submit them again, or configure ENCRYPTION_KEY_PREVIOUS",
+        )
+    };
+    let mut clear = if Keyring::is_encrypted(stored) {
+        let (plain, _) = keyring.decrypt(stored).map_err(|_| unreadable())?;
+        serde_json::from_slice::<Value>(&plain).map_err(|_| unreadable())?
     } else {
-        let mut clear = stored.clone();
-        if let Some(o) = clear.as_object_mut() {
-            o.retain(|k, _| ["accountHolderName", "routingNumber", "accountNumber", "accountType", "bankName"].contains(&k.as_str()));
-        }
-        Ok(clear)
+        stored.clone()
+    };
+    if let Some(o) = clear.as_object_mut() {
+        o.retain(|k, _| ["accountHolderName", "routingNumber", "accountNumber", "accountType", "bankName"].contains(&k.as_str()));
     }
+    let has = |k: &str| clear.get(k).and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+    if !(has("routingNumber") && has("accountNumber")) {
+        return Err(unreadable());
+    }
+    Ok(clear)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -190,6 +200,20 @@ pub async fn has_w9<'e, E: sqlx::Executor<'e, Database = sqlx::Postgres>>(db: E,
     .await
 }
 
+/// The calculation instructions were generated with; for a row the old service left without
+/// one, computed now with the member's real W-9 status (never assuming one is on file).
+pub async fn effective_calculation<'e, E: sqlx::Executor<'e, Database = sqlx::Postgres>>(
+    state: &AppState,
+    db: E,
+    row: &PayoutRow,
+) -> Result<Value, sqlx::Error> {
+    if let Some(c) = row.processing.as_ref().and_then(|p| p.get("calculation")).filter(|c| c.get("lineItems").is_some()) {
+        return Ok(c.clone());
+    }
+    let w9 = has_w9(db, row.user_id).await?;
+    Ok(serde_json::to_value(calculate(row.amount, w9, &calculation_rules(state))).unwrap_or_default())
+}
+
 pub fn calculation_rules(state: &AppState) -> CalculationRules {
     CalculationRules { retention_fee: state.settings.retention_fee, backup_withholding_rate: state.settings.backup_withholding_rate }
 }
@@ -202,6 +226,12 @@ pub async fn generate_instructions(state: &AppState, by: &CurrentUser, origin: &
     let w9 = has_w9(&mut *tx, row.user_id).await?;
     let calc = calculate(row.amount, w9, &calculation_rules(state));
     let generated_at = approvals::now_iso();
+    if !["ach", "check"].contains(&row.payment_method.as_str()) {
+        return Err(business(
+            "UNSUPPORTED_PAYMENT_METHOD",
+            format!("Payouts are paid by ACH or check; this legacy payout says '{}': cancel it and create a new one", row.payment_method),
+        ));
+    }
     let (bank, address, masked) = match row.payment_method.as_str() {
         "check" => {
             let address: Option<Value> = sqlx::query_scalar(
@@ -349,7 +379,8 @@ pub async fn confirm(state: &AppState, by: &CurrentUser, origin: &audit::Origin,
     if let Some(n) = &c.notes {
         proc.insert("confirmNotes".into(), json!(n));
     }
-    let calc = proc.get("calculation").cloned().unwrap_or(Value::Null);
+    let calc = effective_calculation(state, &mut *tx, &row).await?;
+    proc.insert("calculation".into(), calc.clone());
     let receipt_url = format!("/api/payouts/{}/receipt", row.payout_id);
     let details = json!({ "completedDate": approvals::iso(c.completed_date), "confirmationNumber": c.confirmation_number });
     let (trail, entry) = chain(&row, "completed", &by.actor(), details.clone());
@@ -480,6 +511,7 @@ pub async fn reissue(state: &AppState, by: &CurrentUser, origin: &audit::Origin,
             approval_workflow: Some(serde_json::to_value(&fresh).map_err(AppError::internal)?),
             processing: Some(Value::Object(proc)),
             audit_trail: Some(trail),
+            clear_payment: true,
             ..Default::default()
         },
         details,

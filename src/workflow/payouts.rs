@@ -327,6 +327,23 @@ pub async fn approve(state: &AppState, admin: &CurrentUser, origin: &audit::Orig
         return Err(invalid_status(&row, Action::Approve { completes: false }));
     }
     let mut workflow = ApprovalWorkflow::read(row.approval_workflow.as_ref().unwrap_or(&Value::Null), state.settings.required_approvals);
+    // The same person may hide behind two admin rows (emails differing in case), or be the
+    // member being paid: distinct approvers are distinct people.
+    let me = admin.email.to_lowercase();
+    if workflow.approvals.iter().any(|x| x.email.as_deref().map(str::to_lowercase).as_deref() == Some(me.as_str()) && x.admin_id != a.id) {
+        return Err(AppError::Conflict { code: "ALREADY_APPROVED", message: "You have already approved this payout; another admin must approve it".into(), details: Some(json!({ "payoutId": row.payout_id })) });
+    }
+    let creator_email: Option<String> = match row.created_by {
+        Some(id) => sqlx::query_scalar("SELECT lower(email) FROM admin WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?,
+        None => None,
+    };
+    let is_creator = creator_email.as_deref() == Some(me.as_str()) && row.created_by != Some(a.id);
+    if row.user_id == admin.user_id || (is_creator && !state.settings.allow_creator_approval) {
+        return Err(AppError::Refused {
+            code: "SELF_APPROVAL_FORBIDDEN",
+            message: "You cannot approve a payout you created or one that pays you; another admin must".into(),
+        });
+    }
     let role = serde_json::to_value(a.role).ok().and_then(|v| v.as_str().map(String::from));
     let approval = Approval { admin_id: a.id, email: Some(admin.email.clone()), role, at: Some(approvals::now_iso()), comment };
     let completes = match approvals::approve(&mut workflow, approval, row.created_by, state.settings.allow_creator_approval) {

@@ -132,6 +132,7 @@ pub async fn run(db: &PgPool, keyring: &Keyring) -> Result<Report, sqlx::Error> 
             .bind(Value::Array(trail))
             .execute(&mut *tx)
             .await?;
+        crate::db::payouts::set_head(&mut tx, id).await?;
         tx.commit().await?;
     }
 

@@ -83,13 +83,16 @@ pub fn mask_bank(value: &Value) -> Option<MaskedBank> {
 /// Removes anything secret from the stored processing object (instructions are stored masked,
 /// but legacy rows may hold anything).
 fn scrub_processing(value: &Value) -> Value {
-    let mut v = value.clone();
-    if let Some(obj) = v.as_object_mut() {
-        for secret in ["accountNumber", "routingNumber", "bankDetails", "tin"] {
-            obj.remove(secret);
-        }
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| !["accountNumber", "routingNumber", "bankDetails", "tin", "ssn", "encrypted"].contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), scrub_processing(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(scrub_processing).collect()),
+        other => other.clone(),
     }
-    v
 }
 
 pub fn payout_view(row: &PayoutRow, configured_required: u32, show_internal: bool) -> PayoutView {
@@ -112,7 +115,7 @@ pub fn payout_view(row: &PayoutRow, configured_required: u32, show_internal: boo
         scheduled_date: row.scheduled_date,
         completed_date: row.completed_date,
         bank_details: row.bank_details.as_ref().and_then(mask_bank),
-        tax_withholding: row.tax_withholding.clone(),
+        tax_withholding: row.tax_withholding.as_ref().map(scrub_processing),
         processing: row.processing.as_ref().map(scrub_processing),
         receipt_url: row.receipt_url.clone(),
         internal_notes: if show_internal { Some(row.internal_notes.clone().unwrap_or_else(|| json!([]))) } else { None },
@@ -137,5 +140,12 @@ mod tests {
         let shown = serde_json::to_string(&m).unwrap();
         assert!(!shown.contains("123456789") && !shown.contains("011000015"), "{shown}");
         assert!(mask_bank(&json!(null)).is_none() && mask_bank(&json!({})).is_none());
+    }
+
+    #[test]
+    fn secrets_nested_anywhere_in_processing_are_removed() {
+        let legacy = json!({ "instructions": { "accountNumber": "123456789", "bank": [{ "routingNumber": "021000021" }] }, "sentDate": "x" });
+        let shown = scrub_processing(&legacy).to_string();
+        assert!(!shown.contains("123456789") && !shown.contains("021000021") && shown.contains("sentDate"), "{shown}");
     }
 }

@@ -338,3 +338,21 @@ async fn concurrent_checks_raise_one_alert() {
     .unwrap();
     assert_eq!((alerts, emails, logs), (1, 2, 6));
 }
+
+#[tokio::test]
+async fn a_member_with_two_memberships_counts_once_and_can_be_paid() {
+    let s = scene(json!(250000), "2024-01-01").await;
+    let m = MemberSpec::new("twice@tenure.test", 16).insert(&s.app.db).await;
+    // A second membership (and subscription) for the same user.
+    let sub = uuid::Uuid::new_v4();
+    sqlx::query("INSERT INTO user_subscriptions (id, user_id, provider_subscription_id, provider_customer_id, status, current_period_start, current_period_end) VALUES ($1, $2, 'sub_2', 'cus_2', 'active', now(), now() + interval '1 month')")
+        .bind(sub).bind(m.user_id).execute(&s.app.db).await.unwrap();
+    sqlx::query("INSERT INTO user_memberships (id, user_id, subscription_id) VALUES (gen_random_uuid(), $1, $2)").bind(m.user_id).bind(sub).execute(&s.app.db).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM active_member_queue_view WHERE user_id = $1").bind(m.user_id).fetch_one(&s.app.db).await.unwrap();
+    assert_eq!(rows, 2, "the view has a row per membership");
+    let (_, body) = s.get(&s.admin, "/api/eligibility/members").await;
+    assert_eq!(body["data"]["total"], 1);
+    assert_eq!(body["data"]["selectableCount"], 1);
+    let res = s.app.client.post(s.app.url("/api/payouts")).bearer_auth(&s.admin).json(&json!({ "userIds": [m.user_id] })).send().await.unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+}

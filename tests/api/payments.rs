@@ -100,6 +100,9 @@ async fn a_w9_is_stored_with_the_tin_encrypted() {
     let (status, body) = d.post(&d.members[0].1, &path, json!({ "tin": "12", "tinType": "ITIN" })).await;
     assert_eq!(status, 400);
     assert!(body["error"]["details"].as_array().unwrap().len() >= 6);
+    let mut odd = w9();
+    odd["postalCode"] = json!("1234é");
+    assert_eq!(d.post(&d.members[0].1, &path, odd).await.0, 400, "non-ASCII ZIP is a 400, not a panic");
     let (status, body) = d.post(&d.members[0].1, &path, w9()).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["data"]["tinLast4"], "6789");
@@ -131,7 +134,7 @@ async fn the_whole_ach_path_from_approval_to_completion() {
     d.post(&d.manager, &p("approve"), json!({})).await;
     d.post(&d.second, &p("approve"), json!({})).await;
 
-    let res = d.app.client.post(d.app.url(&p("generate-instructions"))).bearer_auth(&d.creator).send().await.unwrap();
+    let res = d.app.client.post(d.app.url(&p("generate-instructions"))).bearer_auth(&d.creator).header("idempotency-key", "gen-1").send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["cache-control"], "no-store");
     let body: Value = res.json().await.unwrap();
@@ -145,6 +148,9 @@ async fn the_whole_ach_path_from_approval_to_completion() {
     assert_eq!(i["reference"], id);
     let text = row_text(&d, &id).await;
     assert!(!text.contains("000123456789"), "the stored snapshot is masked");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM payout_idempotency_keys WHERE position('000123456789' in convert_from(coalesce(response_body, ''), 'UTF8')) > 0")
+        .fetch_one(&d.app.db).await.unwrap();
+    assert_eq!(stored, 0, "decrypted bank details are never kept for idempotent replays");
     let (_, audit) = d.get(&d.manager, &format!("/api/payouts/{id}/audit")).await;
     let actions: Vec<&str> = audit["data"]["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert!(actions.ends_with(&["bank_details_decrypted", "instructions_generated"]), "{actions:?}");
@@ -258,8 +264,10 @@ async fn a_failed_payment_is_reissued_only_after_fresh_approval() {
     assert_eq!(d.post(&d.manager, &p("mark-failed"), json!({ "reason": "x" })).await.0, 409, "not sent yet");
     d.post(&d.creator, &p("generate-instructions"), json!({})).await;
     d.post(&d.manager, &p("mark-sent"), sent.clone()).await;
-    let (status, body) = d.post(&d.manager, &p("mark-failed"), json!({ "reason": "Account closed", "returnCode": "R99x" })).await;
-    assert_eq!((status, body["error"]["details"][0]["path"].as_str()), (400, Some("returnCode")));
+    for bad in ["R99x", "R+1", "R00", "X01"] {
+        let (status, body) = d.post(&d.manager, &p("mark-failed"), json!({ "reason": "Account closed", "returnCode": bad })).await;
+        assert_eq!((status, body["error"]["details"][0]["path"].as_str()), (400, Some("returnCode")), "{bad}");
+    }
     let (status, body) = d.post(&d.manager, &p("mark-failed"), json!({ "reason": "Account closed", "returnCode": "R02" })).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["status"], "payment_failed");
@@ -272,6 +280,7 @@ async fn a_failed_payment_is_reissued_only_after_fresh_approval() {
     let (status, body) = d.post(&d.creator, &p("reissue"), json!({})).await;
     assert_eq!(status, 200);
     assert_eq!(body["data"]["status"], "pending_approval");
+    assert!(body["data"]["scheduledDate"].is_null() && body["data"]["receiptUrl"].is_null() && body["data"]["completedDate"].is_null());
     assert_eq!(body["data"]["currentApprovals"], 0);
     assert!(body["data"]["processing"].get("instructions").is_none(), "instructions must be generated again");
     assert_eq!(d.post(&d.manager, &p("mark-sent"), sent.clone()).await.0, 409, "no money moves before fresh approval");
@@ -289,4 +298,18 @@ async fn a_failed_payment_is_reissued_only_after_fresh_approval() {
     assert!(note.contains("review before filing"), "{note}");
     let (_, audit) = d.get(&d.manager, &format!("/api/payouts/{id}/audit")).await;
     assert_eq!(audit["data"]["chainValid"], true);
+}
+
+#[tokio::test]
+async fn legacy_wire_payouts_and_unreadable_details_are_clear_422s() {
+    let d = desk(350_000, 2, &[]).await;
+    let wire = approved(&d, 0).await;
+    sqlx::query("UPDATE payout_management SET payment_method = 'wire' WHERE payout_id = $1").bind(&wire).execute(&d.app.db).await.unwrap();
+    let (status, body) = d.post(&d.creator, &format!("/api/payouts/{wire}/generate-instructions"), json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("UNSUPPORTED_PAYMENT_METHOD")));
+    let other = approved(&d, 1).await;
+    let foreign = Keyring::new(&SecretString::from("another-key-0123456789abcdef0123".to_string()), &[]).encrypt(b"{}");
+    sqlx::query("UPDATE payout_management SET bank_details = $2 WHERE payout_id = $1").bind(&other).bind(foreign).execute(&d.app.db).await.unwrap();
+    let (status, body) = d.post(&d.creator, &format!("/api/payouts/{other}/generate-instructions"), json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("BANK_DETAILS_UNREADABLE")));
 }

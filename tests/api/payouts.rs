@@ -340,6 +340,41 @@ async fn editing_any_past_audit_entry_breaks_the_chain() {
         sqlx::query("UPDATE payout_management SET audit_trail = $2 WHERE payout_id = $1").bind(&id).bind(original).execute(db).await.unwrap();
         assert_eq!(audit(&d).await["data"]["chainValid"], true);
     }
+    // Cutting the newest entry off is caught by the head recorded beside the trail.
+    sqlx::query("UPDATE payout_management SET audit_trail = audit_trail - (jsonb_array_length(audit_trail) - 1) WHERE payout_id = $1")
+        .bind(&id).execute(&d.app.db).await.unwrap();
+    assert_eq!(audit(&d).await["data"]["chainValid"], false, "a truncated trail");
+}
+
+#[tokio::test]
+async fn nobody_approves_as_two_people_or_their_own_payout() {
+    let d = desk(250_000, 1, &[("ALLOW_CREATOR_APPROVAL", "true")]).await;
+    // The member is also an admin: they may not approve the payout that pays them.
+    let member_email = "member0@tenure.test";
+    d.app.admin(member_email, "Manager").await;
+    let id = d.create(&[0]).await.remove(0);
+    let (status, body) = d.post(&d.members[0].1, &format!("/api/payouts/{id}/approve"), json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("SELF_APPROVAL_FORBIDDEN")));
+    // One person behind two admin rows (emails differing only in case) counts once.
+    d.post(&d.manager, &format!("/api/payouts/{id}/approve"), json!({})).await;
+    sqlx::query("INSERT INTO admin (email, role) VALUES ('MIA@tenure.test', 'Super Admin')").execute(&d.app.db).await.unwrap();
+    let user: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'mia@tenure.test'").fetch_one(&d.app.db).await.unwrap();
+    sqlx::query("DELETE FROM admin WHERE email = 'mia@tenure.test'").execute(&d.app.db).await.unwrap();
+    let token = d.app.session(user, Duration::days(1)).await;
+    let (status, body) = d.post(&token, &format!("/api/payouts/{id}/approve"), json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("ALREADY_APPROVED")), "{body}");
+}
+
+#[tokio::test]
+async fn control_characters_are_a_400_not_a_500() {
+    let d = desk(250_000, 1, &[]).await;
+    let id = d.create(&[0]).await.remove(0);
+    let (status, body) = d.post(&d.manager, &format!("/api/payouts/{id}/reject"), json!({ "reason": "bad\u{0}reason" })).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("VALIDATION_ERROR")));
+    let res = d.app.client.get(d.app.url("/api/payouts/PO%00x")).bearer_auth(&d.manager).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let (_, p) = d.get(&d.manager, &format!("/api/payouts/{id}")).await;
+    assert_eq!(p["data"]["status"], "pending_approval");
 }
 
 #[tokio::test]

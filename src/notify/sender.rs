@@ -1,0 +1,206 @@
+//! The outbox sender: claims due messages with `FOR UPDATE SKIP LOCKED` and a lease, sends them
+//! over SMTP (implicit TLS, STARTTLS when offered, or plain for a local relay), marks them sent,
+//! retries failures `EMAIL_MAX_ATTEMPTS` times `EMAIL_RETRY_INTERVAL_SECS` apart, and raises an
+//! admin alert for a message that finally fails. Without SMTP_HOST (outside production) messages
+//! are written to the log instead.
+
+use std::time::Duration;
+
+use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::config::Settings;
+
+/// How long a claimed message is ours before another instance may take it.
+const LEASE_SECS: i64 = 120;
+const BATCH: i64 = 20;
+
+pub enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// Development without SMTP_HOST: the message goes to the log.
+    Log,
+}
+
+pub fn transport(settings: &Settings) -> anyhow::Result<Transport> {
+    let Some(host) = settings.smtp_host.as_deref() else { return Ok(Transport::Log) };
+    let tls = TlsParameters::new(host.to_string())?;
+    let mut builder = if settings.smtp_secure {
+        AsyncSmtpTransport::<Tokio1Executor>::relay(host)?.tls(Tls::Wrapper(tls))
+    } else if settings.smtp_tls {
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).tls(Tls::Opportunistic(tls))
+    } else {
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).tls(Tls::None)
+    };
+    builder = builder.port(settings.smtp_port).timeout(Some(Duration::from_secs(15)));
+    if let (Some(user), Some(pass)) = (&settings.smtp_user, &settings.smtp_pass) {
+        builder = builder.credentials(Credentials::new(user.clone(), pass.expose_secret().to_string()));
+    }
+    Ok(Transport::Smtp(builder.build()))
+}
+
+#[derive(sqlx::FromRow)]
+struct Claimed {
+    id: Uuid,
+    dedupe_key: String,
+    template: String,
+    recipient: String,
+    subject: String,
+    body_text: String,
+    body_html: Option<String>,
+    attempts: i32,
+}
+
+pub struct Sender {
+    pub db: PgPool,
+    pub transport: Transport,
+    pub instance: String,
+    pub from: Mailbox,
+    pub max_attempts: i32,
+    pub retry_interval: Duration,
+}
+
+impl Sender {
+    pub fn new(settings: &Settings, db: PgPool, instance: String) -> anyhow::Result<Self> {
+        let from = Mailbox::new(Some(settings.email_from_name.clone()), settings.email_from.parse()?);
+        Ok(Sender {
+            db,
+            transport: transport(settings)?,
+            instance,
+            from,
+            max_attempts: settings.email_max_attempts as i32,
+            retry_interval: settings.email_retry_interval,
+        })
+    }
+
+    /// Claims and sends one batch; returns how many messages were attempted.
+    pub async fn run_once(&self) -> Result<usize, sqlx::Error> {
+        let claimed: Vec<Claimed> = sqlx::query_as(
+            "UPDATE payout_email_outbox SET claimed_by = $1, claimed_until = now() + make_interval(secs => $2), attempts = attempts + 1
+             WHERE id IN (
+                 SELECT id FROM payout_email_outbox
+                 WHERE status = 'pending' AND next_attempt_at <= now() AND (claimed_until IS NULL OR claimed_until < now())
+                 ORDER BY next_attempt_at, created_at LIMIT $3
+                 FOR UPDATE SKIP LOCKED)
+             RETURNING id, dedupe_key, template, recipient, subject, body_text, body_html, attempts",
+        )
+        .bind(&self.instance)
+        .bind(LEASE_SECS as f64)
+        .bind(BATCH)
+        .fetch_all(&self.db)
+        .await?;
+        let n = claimed.len();
+        for m in claimed {
+            let result = self.deliver(&m).await;
+            self.record(&m, result).await?;
+        }
+        Ok(n)
+    }
+
+    async fn deliver(&self, m: &Claimed) -> Result<(), String> {
+        match &self.transport {
+            Transport::Log => {
+                tracing::info!(email.template = %m.template, email.to = %m.recipient, email.subject = %m.subject, body = %m.body_text, "email (no SMTP_HOST: logged, not sent)");
+                Ok(())
+            }
+            Transport::Smtp(smtp) => {
+                let to: Mailbox = m.recipient.parse().map_err(|e| format!("bad recipient: {e}"))?;
+                // A stable Message-ID lets receiving systems drop a duplicate after a crash.
+                let digest: String = Sha256::digest(m.dedupe_key.as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect();
+                let text = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(m.body_text.clone());
+                let body = match &m.body_html {
+                    Some(html) => MultiPart::alternative()
+                        .singlepart(text)
+                        .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html.clone())),
+                    None => MultiPart::mixed().singlepart(text),
+                };
+                let message = Message::builder()
+                    .from(self.from.clone())
+                    .to(to)
+                    .subject(m.subject.clone())
+                    .message_id(Some(format!("<{digest}@payout-service>")))
+                    .multipart(body)
+                    .map_err(|e| format!("cannot build the message: {e}"))?;
+                smtp.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    async fn record(&self, m: &Claimed, result: Result<(), String>) -> Result<(), sqlx::Error> {
+        match result {
+            Ok(()) => {
+                sqlx::query("UPDATE payout_email_outbox SET status = 'sent', sent_at = now(), claimed_until = NULL, last_error = NULL WHERE id = $1 AND claimed_by = $2")
+                    .bind(m.id)
+                    .bind(&self.instance)
+                    .execute(&self.db)
+                    .await?;
+            }
+            Err(error) if m.attempts >= self.max_attempts => {
+                tracing::error!(email.template = %m.template, email.attempts = m.attempts, error.message = %error, "email finally failed");
+                let mut tx = self.db.begin().await?;
+                sqlx::query("UPDATE payout_email_outbox SET status = 'failed', claimed_until = NULL, last_error = $2 WHERE id = $1")
+                    .bind(m.id)
+                    .bind(&error)
+                    .execute(&mut *tx)
+                    .await?;
+                crate::db::alerts::insert(
+                    &mut tx,
+                    crate::db::alerts::NewAlert {
+                        title: "An email could not be delivered".into(),
+                        message: format!("'{}' to {} failed after {} attempts: {error}", m.subject, m.recipient, m.attempts),
+                        severity: "warning",
+                        category: "system",
+                        related_entity: Some(json!({ "type": "payout_email_outbox", "id": m.id })),
+                        trigger_info: json!({ "source": "outbox" }),
+                        metadata: json!({ "kind": "email_delivery_failed", "template": m.template, "dedupeKey": m.dedupe_key, "attempts": m.attempts }),
+                    },
+                )
+                .await?;
+                tx.commit().await?;
+            }
+            Err(error) => {
+                tracing::warn!(email.template = %m.template, email.attempts = m.attempts, error.message = %error, "email failed; will retry");
+                sqlx::query(
+                    "UPDATE payout_email_outbox SET claimed_until = NULL, last_error = $2, next_attempt_at = now() + make_interval(secs => $3)
+                     WHERE id = $1",
+                )
+                .bind(m.id)
+                .bind(&error)
+                .bind(self.retry_interval.as_secs_f64())
+                .execute(&self.db)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Polls until shutdown; the workflow never waits for this.
+    pub async fn run(self, poll: Duration, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let sent = match self.run_once().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error.message = %e, "outbox poll failed");
+                    0
+                }
+            };
+            if sent > 0 {
+                continue; // more may be due
+            }
+            tokio::select! {
+                _ = async { let _ = shutdown.wait_for(|s| *s).await; } => break,
+                _ = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+}
