@@ -127,7 +127,7 @@ impl Server {
 }
 
 /// Housekeeping that runs beside the server and stops with it.
-fn spawn_background(state: &AppState, shutdown: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+pub fn spawn_background(state: &AppState, shutdown: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = Vec::new();
     if state.rate_limiter.is_shared() {
         let (state, mut shutdown) = (state.clone(), shutdown.clone());
@@ -152,6 +152,11 @@ fn spawn_background(state: &AppState, shutdown: watch::Receiver<bool>) -> Vec<to
             }
         }));
     }
+    match crate::notify::sender::Sender::new(&state.settings, state.db.clone(), state.instance_id.clone()) {
+        Ok(sender) => tasks.push(tokio::spawn(sender.run(state.settings.outbox_poll_interval, shutdown.clone()))),
+        Err(e) => tracing::error!(error.message = %e, "email sender not started"),
+    }
+    tasks.extend(crate::jobs::scheduler::spawn(state, &shutdown));
     drop(shutdown);
     tasks
 }

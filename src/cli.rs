@@ -50,7 +50,7 @@ pub fn main() -> ExitCode {
             Command::Migrate => migrate().await,
             Command::Dev { reset } => run_dev(reset).await,
             Command::CheckConfig => check_config(),
-            Command::RunJob { name } => not_yet(&format!("run-job {name}"), "the scheduler issue (#7)"),
+            Command::RunJob { name } => run_job(&name).await,
             Command::Reencrypt => reencrypt().await,
         }
     });
@@ -71,9 +71,23 @@ fn settings_or_report(purpose: Purpose) -> Result<Settings, ExitCode> {
     })
 }
 
-fn not_yet(what: &str, issue: &str) -> anyhow::Result<ExitCode> {
-    eprintln!("payout-service: `{what}` is not yet available; it arrives with {issue}");
-    Ok(ExitCode::from(2))
+/// Runs one job now, as its own slot (trigger `manual`), and prints the summary.
+async fn run_job(name: &str) -> anyhow::Result<ExitCode> {
+    let Some(job) = crate::jobs::scheduler::Job::parse(name) else {
+        eprintln!("payout-service: unknown job '{name}' (eligibility-check | membership-removal)");
+        return Ok(ExitCode::from(2));
+    };
+    let settings = match settings_or_report(Purpose::Serve) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    telemetry::init(settings.log_format);
+    let pool = db::pool(&settings, settings.database_url().unwrap_or_default())?;
+    let state = AppState::new(settings, pool);
+    let summary = crate::jobs::scheduler::run_slot(&state, job, chrono::Utc::now(), "manual").await?;
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    state.db.close().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check_config() -> anyhow::Result<ExitCode> {

@@ -66,6 +66,11 @@ impl SubscriptionClient {
         }
     }
 
+    /// The HTTP client (timeouts set) for the other calls to the subscription service.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     pub fn breaker_state(&self) -> BreakerState {
         let b = self.breaker.lock().unwrap_or_else(|p| p.into_inner());
         match b.open_until {

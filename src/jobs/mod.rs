@@ -1,3 +1,5 @@
-//! Scheduled jobs. The cron schedule lives here; the scheduler and the jobs arrive with issue 7.
+//! Scheduled jobs: the cron schedule, the exactly-once scheduler, and membership removal.
 
+pub mod removal;
 pub mod schedule;
+pub mod scheduler;

@@ -122,7 +122,7 @@ pub struct TestApp {
     pub db: PgPool,
     pub database_url: String,
     pub client: reqwest::Client,
-    shutdown: watch::Sender<bool>,
+    pub shutdown: watch::Sender<bool>,
 }
 
 impl TestApp {
@@ -220,6 +220,33 @@ pub async fn spawn_app_with_routes(
             .unwrap();
     });
     TestApp { addr, db: pool, database_url, client: reqwest::Client::new(), shutdown: tx }
+}
+
+/// As `spawn_app_with`, plus the background work a real instance runs: the email sender and,
+/// when enabled, the scheduler.
+pub async fn spawn_app_with_background(env: HashMap<String, String>) -> TestApp {
+    let app = spawn_app_with(env.clone()).await;
+    let settings = Settings::from_map(&env, Purpose::Serve).expect("test settings are valid");
+    let state = AppState::new(settings, app.db.clone());
+    let rx = app.shutdown.subscribe();
+    payout_service::app::spawn_background(&state, rx);
+    app
+}
+
+/// Polls `check` every 100 ms for up to `secs` seconds.
+pub async fn eventually<F, Fut>(secs: u64, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
 }
 
 /// Path of the built binary, for the tests that run it as a process.

@@ -22,13 +22,15 @@ pub struct StandIn {
     pub url: String,
     answer: Arc<Mutex<Answer>>,
     hits: Arc<AtomicUsize>,
+    pub cancels: Arc<Mutex<Vec<String>>>,
 }
 
 impl StandIn {
     pub async fn start(answer: Answer) -> StandIn {
         let answer = Arc::new(Mutex::new(answer));
         let hits = Arc::new(AtomicUsize::new(0));
-        let (a, h) = (answer.clone(), hits.clone());
+        let cancels = Arc::new(Mutex::new(Vec::new()));
+        let (a, h, c) = (answer.clone(), hits.clone(), cancels.clone());
         let app = axum::Router::new()
             .route(
                 "/api/revenue/total",
@@ -40,11 +42,21 @@ impl StandIn {
                         respond(answer).await
                     }
                 }),
+            )
+            .route(
+                "/api/subscriptions/{user_id}/cancel",
+                axum::routing::post(move |axum::extract::Path(user_id): axum::extract::Path<String>| {
+                    let c = c.clone();
+                    async move {
+                        c.lock().unwrap().push(user_id);
+                        axum::Json(json!({ "data": { "cancelled": true } }))
+                    }
+                }),
             );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        StandIn { url, answer, hits }
+        StandIn { url, answer, hits, cancels }
     }
 
     pub fn set(&self, answer: Answer) {

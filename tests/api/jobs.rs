@@ -1,0 +1,186 @@
+//! SPEC §8, §9: emails through a real SMTP server, exactly once; jobs exactly once per slot.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::Duration;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use crate::members::*;
+use crate::payouts::desk;
+use crate::smtp::SmtpServer;
+
+fn with_smtp(env: &mut HashMap<String, String>, port: u16) {
+    for (k, v) in [
+        ("SMTP_HOST", "127.0.0.1".to_string()),
+        ("SMTP_PORT", port.to_string()),
+        ("SMTP_TLS", "false".into()),
+        ("OUTBOX_POLL_INTERVAL_MS", "100".into()),
+        ("EMAIL_FROM", "payouts@tenure.test".into()),
+    ] {
+        env.insert(k.into(), v);
+    }
+}
+
+async fn queue_emails(db: &sqlx::PgPool, n: usize) {
+    for i in 0..n {
+        sqlx::query("INSERT INTO payout_email_outbox (dedupe_key, template, recipient, subject, body_text, body_html) VALUES ($1, 'test', $2, $3, 'Hello $100,000.00', '<p>Hello</p>')")
+            .bind(format!("test:{i}"))
+            .bind(format!("member{i}@tenure.test"))
+            .bind(format!("Message {i}"))
+            .execute(db)
+            .await
+            .unwrap();
+    }
+}
+
+async fn count(db: &sqlx::PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(db).await.unwrap()
+}
+
+#[tokio::test]
+async fn each_email_event_arrives_with_its_recipient_subject_and_figures() {
+    let smtp = SmtpServer::start(free_port()).await;
+    let d = desk(250_000, 1, &[]).await;
+    let id = d.create(&[0]).await.remove(0);
+    d.post(&d.manager, &format!("/api/payouts/{id}/approve"), json!({})).await;
+    d.post(&d.second, &format!("/api/payouts/{id}/approve"), json!({})).await;
+    let mut env = base_env(&d.app.database_url);
+    with_smtp(&mut env, smtp.port);
+    let _sender = spawn_app_with_background(env).await;
+    assert!(eventually(10, || async { count(&d.app.db, "SELECT count(*) FROM payout_email_outbox WHERE status <> 'sent'").await == 0 }).await);
+    let messages = smtp.messages();
+    let approved = messages.iter().find(|m| m.header("Subject").is_some_and(|s| s.contains("approved"))).expect("approved email");
+    assert_eq!(approved.to, ["member0@tenure.test"]);
+    assert!(approved.data.contains("100000.00"), "{}", approved.data);
+    assert!(approved.header("From").unwrap().contains("payouts@tenure.test"));
+    assert!(approved.data.contains("text/html") && approved.data.contains("text/plain"), "both bodies");
+    let awaiting: Vec<_> = messages.iter().filter(|m| m.header("Subject").is_some_and(|s| s.contains("awaits approval"))).collect();
+    assert_eq!(awaiting.len(), 4, "every admin");
+}
+
+#[tokio::test]
+async fn when_smtp_is_down_messages_wait_and_go_out_once_it_is_back() {
+    let port = free_port();
+    let url = fresh_database(APP_TEMPLATE).await;
+    let mut env = base_env(&url);
+    with_smtp(&mut env, port);
+    env.insert("EMAIL_RETRY_INTERVAL_SECS".into(), "1".into());
+    env.insert("EMAIL_MAX_ATTEMPTS".into(), "10".into());
+    let app = spawn_app_with_background(env).await;
+    queue_emails(&app.db, 3).await;
+    assert!(eventually(10, || async { count(&app.db, "SELECT count(*) FROM payout_email_outbox WHERE attempts >= 1 AND last_error IS NOT NULL").await == 3 }).await);
+    assert_eq!(count(&app.db, "SELECT count(*) FROM payout_email_outbox WHERE status = 'pending'").await, 3, "waiting, not lost");
+    let smtp = SmtpServer::start(port).await;
+    assert!(eventually(15, || async { count(&app.db, "SELECT count(*) FROM payout_email_outbox WHERE status = 'sent'").await == 3 }).await);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(smtp.messages().len(), 3, "each delivered once");
+}
+
+#[tokio::test]
+async fn a_message_that_finally_fails_raises_an_admin_alert() {
+    let url = fresh_database(APP_TEMPLATE).await;
+    let mut env = base_env(&url);
+    with_smtp(&mut env, free_port());
+    env.insert("EMAIL_RETRY_INTERVAL_SECS".into(), "0".into());
+    env.insert("EMAIL_MAX_ATTEMPTS".into(), "2".into());
+    let app = spawn_app_with_background(env).await;
+    queue_emails(&app.db, 1).await;
+    assert!(eventually(10, || async { count(&app.db, "SELECT count(*) FROM payout_email_outbox WHERE status = 'failed' AND attempts = 2").await == 1 }).await);
+    let alert: Value = sqlx::query_scalar("SELECT to_jsonb(a) FROM admin_alerts a").fetch_one(&app.db).await.unwrap();
+    assert_eq!(alert["category"], "system");
+    assert_eq!(alert["metadata"]["kind"], "email_delivery_failed");
+}
+
+#[tokio::test]
+async fn two_sender_instances_never_deliver_one_message_twice() {
+    let smtp = SmtpServer::start(free_port()).await;
+    let url = fresh_database(APP_TEMPLATE).await;
+    let mut env = base_env(&url);
+    with_smtp(&mut env, smtp.port);
+    let a = spawn_app_with_background(env.clone()).await;
+    let _b = spawn_app_with_background(env.clone()).await;
+    let _c = spawn_app_with_background(env).await;
+    queue_emails(&a.db, 40).await;
+    assert!(eventually(20, || async { count(&a.db, "SELECT count(*) FROM payout_email_outbox WHERE status = 'sent'").await == 40 }).await);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let ids: Vec<String> = smtp.messages().iter().map(|m| m.header("Message-ID").unwrap()).collect();
+    assert_eq!(ids.len(), 40, "40 messages, 40 deliveries");
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 40);
+    let instances = count(&a.db, "SELECT count(DISTINCT claimed_by) FROM payout_email_outbox").await;
+    assert!(instances >= 1);
+}
+
+#[tokio::test]
+async fn three_instances_run_each_slot_once() {
+    let smtp = SmtpServer::start(free_port()).await;
+    let d = desk(250_000, 1, &[]).await;
+    let mut env = base_env(&d.app.database_url);
+    with_smtp(&mut env, smtp.port);
+    env.insert("ENABLE_CRON_JOBS".into(), "true".into());
+    env.insert("ELIGIBILITY_CHECK_CRON".into(), "*/2 * * * * *".into());
+    env.insert("MEMBERSHIP_REMOVAL_CRON".into(), "*/2 * * * * *".into());
+    env.insert("SUBSCRIPTION_SERVICE_URL".into(), d.standin.url.clone());
+    let instances = vec![
+        spawn_app_with_background(env.clone()).await,
+        spawn_app_with_background(env.clone()).await,
+        spawn_app_with_background(env).await,
+    ];
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    drop(instances);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let db = &d.app.db;
+    let slots = count(db, "SELECT count(*) FROM payout_job_slots WHERE job_name = 'eligibility-check'").await;
+    assert!(slots >= 3, "{slots} slots in 7 s at every 2 s");
+    assert_eq!(count(db, "SELECT count(*) FROM payout_job_slots WHERE outcome <> 'succeeded'").await, 0);
+    let checks = count(db, "SELECT count(*) FROM user_audit_logs WHERE action = 'eligibility_check' AND metadata->>'trigger' = 'scheduled'").await;
+    assert_eq!(checks, slots, "one check per slot, whatever the number of instances");
+    assert_eq!(count(db, "SELECT count(*) FROM admin_alerts WHERE metadata->>'kind' = 'payout_eligible'").await, 1, "one alert a day");
+    assert!(eventually(10, || async { count(db, "SELECT count(*) FROM payout_email_outbox WHERE template = 'eligibility_reached' AND status = 'sent'").await == 4 }).await);
+    let reached: Vec<_> = smtp.messages().into_iter().filter(|m| m.header("Subject").is_some_and(|s| s.contains("eligibility reached"))).collect();
+    assert_eq!(reached.len(), 4, "each admin's email went out once");
+    let health: Value = d.app.get("/api/health").await.json().await.unwrap();
+    let jobs: Vec<&str> = health["data"]["scheduler"]["lastRuns"].as_array().unwrap().iter().map(|r| r["job"].as_str().unwrap()).collect();
+    assert_eq!(jobs, ["eligibility-check", "membership-removal"]);
+}
+
+#[tokio::test]
+async fn membership_removal_retires_paid_members_once() {
+    let d = desk(250_000, 2, &[]).await;
+    let db = &d.app.db;
+    let paid = payout(db, d.members[0].0, "completed").await;
+    let recent = payout(db, d.members[1].0, "completed").await;
+    sqlx::query("UPDATE payout_management SET completed_date = now() - interval '13 months' WHERE payout_id = $1").bind(&paid).execute(db).await.unwrap();
+    sqlx::query("UPDATE payout_management SET completed_date = now() - interval '11 months' WHERE payout_id = $1").bind(&recent).execute(db).await.unwrap();
+    let mut env = base_env(&d.app.database_url);
+    env.insert("SUBSCRIPTION_SERVICE_URL".into(), d.standin.url.clone());
+    let state = payout_service::app::AppState::new(payout_service::config::Settings::from_map(&env, payout_service::config::Purpose::Serve).unwrap(), db.clone());
+    use payout_service::jobs::scheduler::{run_slot, Job};
+    let summary = run_slot(&state, Job::MembershipRemoval, chrono::Utc::now(), "manual").await.unwrap().unwrap();
+    assert_eq!((summary["removed"].as_i64(), summary["subscriptionsCancelled"].as_i64()), (Some(1), Some(1)));
+    let status: String = sqlx::query_scalar("SELECT status::text FROM users WHERE id = $1").bind(d.members[0].0.user_id).fetch_one(db).await.unwrap();
+    assert_eq!(status, "Inactive");
+    let other: String = sqlx::query_scalar("SELECT status::text FROM users WHERE id = $1").bind(d.members[1].0.user_id).fetch_one(db).await.unwrap();
+    assert_eq!(other, "Active", "11 months is not yet 12");
+    let processing: Value = sqlx::query_scalar("SELECT processing FROM payout_management WHERE payout_id = $1").bind(&paid).fetch_one(db).await.unwrap();
+    assert_eq!(processing["membershipRemoved"], true);
+    assert_eq!(processing["subscriptionCancellation"]["ok"], true);
+    assert_eq!(d.standin.cancels.lock().unwrap().clone(), vec![d.uid(0)]);
+    assert_eq!(count(db, "SELECT count(*) FROM payout_email_outbox WHERE template = 'membership_removed'").await, 1);
+    assert_eq!(count(db, "SELECT count(*) FROM user_audit_logs WHERE action = 'membership_removed'").await, 1);
+    // Twice the same day: nothing more happens.
+    let again = run_slot(&state, Job::MembershipRemoval, chrono::Utc::now() + Duration::seconds(1), "manual").await.unwrap().unwrap();
+    assert_eq!(again["removed"], 0);
+    assert_eq!(d.standin.cancels.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_slot_missed_while_every_instance_was_down_runs_at_start() {
+    let url = fresh_database(APP_TEMPLATE).await;
+    let mut env = base_env(&url);
+    env.insert("ENABLE_CRON_JOBS".into(), "true".into());
+    let app = spawn_app_with_background(env).await;
+    assert!(eventually(10, || async { count(&app.db, "SELECT count(*) FROM payout_job_slots WHERE trigger = 'catch_up'").await == 2 }).await);
+    let slot: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("SELECT slot FROM payout_job_slots WHERE job_name = 'eligibility-check'").fetch_one(&app.db).await.unwrap();
+    assert_eq!(slot.format("%H:%M:%S").to_string(), "02:00:00", "the missed 02:00 slot");
+}
