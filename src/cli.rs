@@ -81,7 +81,7 @@ async fn run_job(name: &str) -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    telemetry::init(settings.log_format);
+    telemetry::init_to(settings.log_format, true);
     let pool = db::pool(&settings, settings.database_url().unwrap_or_default())?;
     let state = AppState::new(settings, pool);
     let summary = crate::jobs::scheduler::run_slot(&state, job, chrono::Utc::now(), "manual").await?;
@@ -125,7 +125,7 @@ async fn reencrypt() -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    telemetry::init(settings.log_format);
+    telemetry::init_to(settings.log_format, true);
     let pool = db::pool(&settings, settings.database_url().unwrap_or_default())?;
     let keyring = crate::crypto::Keyring::new(
         settings.encryption_key.as_ref().expect("validated"),
@@ -142,7 +142,7 @@ async fn migrate() -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    telemetry::init(settings.log_format);
+    telemetry::init_to(settings.log_format, true);
     let pool = db::pool(&settings, settings.database_url().unwrap_or_default())?;
     let applied = db::migrate::run(&pool).await?;
     if applied.is_empty() {

@@ -344,3 +344,58 @@ async fn dev_mode_without_a_database_url_runs_its_own_postgres_and_stops_it() {
     assert!(wait_exit(&mut child, Duration::from_secs(30)).success());
     assert!(PgPool::connect(&db_url).await.is_err(), "the private PostgreSQL stopped with the service");
 }
+
+/// SPEC §9 with real processes: three `serve` instances on one database, jobs every 2 s.
+#[tokio::test]
+async fn three_service_processes_run_each_slot_once_and_send_each_email_once() {
+    let smtp = crate::smtp::SmtpServer::start(free_port()).await;
+    let url = fresh_database(APP_TEMPLATE).await;
+    let db = PgPool::connect(&url).await.unwrap();
+    sqlx::query("INSERT INTO admin (email, role) VALUES ('a1@tenure.test', 'Manager'), ('a2@tenure.test', 'Super Admin')").execute(&db).await.unwrap();
+    crate::members::MemberSpec::new("winner@tenure.test", 15).paying(20_000).insert(&db).await;
+    let dir = temp_dir("multi");
+    let mut children = Vec::new();
+    for _ in 0..3 {
+        let mut env = base_env(&url);
+        for (k, v) in [
+            ("PORT", free_port().to_string()),
+            ("ENABLE_CRON_JOBS", "true".into()),
+            ("ELIGIBILITY_CHECK_CRON", "*/2 * * * * *".into()),
+            ("MEMBERSHIP_REMOVAL_CRON", "*/2 * * * * *".into()),
+            ("SMTP_HOST", "127.0.0.1".into()),
+            ("SMTP_PORT", smtp.port.to_string()),
+            ("SMTP_TLS", "false".into()),
+            ("OUTBOX_POLL_INTERVAL_MS", "200".into()),
+            ("SUBSCRIPTION_SERVICE_URL", format!("http://127.0.0.1:{}", free_port())),
+        ] {
+            env.insert(k.to_string(), v);
+        }
+        children.push(command(&["serve"], &env, &dir).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap());
+    }
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    for c in &children {
+        sigterm(c);
+    }
+    for c in &mut children {
+        assert!(wait_exit(c, Duration::from_secs(15)).success());
+    }
+    let slots: i64 = sqlx::query_scalar("SELECT count(*) FROM payout_job_slots WHERE job_name = 'eligibility-check'").fetch_one(&db).await.unwrap();
+    let claimers: i64 = sqlx::query_scalar("SELECT count(DISTINCT claimed_by) FROM payout_job_slots").fetch_one(&db).await.unwrap();
+    let checks: i64 = sqlx::query_scalar("SELECT count(*) FROM user_audit_logs WHERE action = 'eligibility_check'").fetch_one(&db).await.unwrap();
+    assert!(slots >= 2, "{slots} slots");
+    assert_eq!(checks, slots, "each slot ran exactly once across three processes");
+    assert!(claimers >= 1);
+    let sent: i64 = sqlx::query_scalar("SELECT count(*) FROM payout_email_outbox WHERE status = 'sent'").fetch_one(&db).await.unwrap();
+    assert_eq!(sent, 2, "one eligibility email per admin for the day");
+    let ids: Vec<String> = smtp.messages().iter().filter_map(|m| m.header("Message-ID")).collect();
+    assert_eq!(ids.len(), 2, "each email delivered once: {ids:?}");
+
+    // run-job runs one now, as its own slot.
+    let out = command(&["run-job", "eligibility-check"], &base_env(&url), &dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["isEligible"], true);
+    let manual: i64 = sqlx::query_scalar("SELECT count(*) FROM payout_job_slots WHERE trigger = 'manual'").fetch_one(&db).await.unwrap();
+    assert_eq!(manual, 1);
+    assert_eq!(command(&["run-job", "nope"], &base_env(&url), &dir).output().unwrap().status.code(), Some(2));
+}
