@@ -6,6 +6,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
+use crate::clients::subscription::Revenue;
 use crate::db::{self, audit};
 use crate::domain::eligibility::{evaluate, Eligibility, Facts, Rules};
 use crate::domain::money::Money;
@@ -30,8 +31,13 @@ async fn evaluate_now(state: &AppState) -> AppResult<(Eligibility, i64)> {
         db::eligibility::committed_payouts(&state.db),
         db::eligibility::queue_counts(&state.db),
     )?;
+    Ok((evaluate_counts(state, revenue, committed, selectable), total))
+}
+
+/// The rules applied to counts taken now (by `evaluate_now`, or under the creation lock).
+pub fn evaluate_counts(state: &AppState, revenue: Revenue, committed: i64, selectable: i64) -> Eligibility {
     let now = Utc::now();
-    let eligibility = evaluate(
+    evaluate(
         &rules(state),
         &Facts {
             revenue: revenue.total,
@@ -41,8 +47,7 @@ async fn evaluate_now(state: &AppState) -> AppResult<(Eligibility, i64)> {
             selectable_members: selectable,
             next_check: crate::jobs::schedule::next_after(&state.settings.eligibility_check_cron, now),
         },
-    );
-    Ok((eligibility, total))
+    )
 }
 
 /// The company's eligibility now.

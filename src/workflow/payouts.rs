@@ -17,12 +17,11 @@ use crate::auth::CurrentUser;
 use crate::db::{self, audit, payouts::PayoutRow};
 use crate::domain::approvals::{self, Approval, ApprovalRefusal, ApprovalWorkflow, Rejection};
 use crate::domain::audit_chain;
-use crate::domain::eligibility::{evaluate, Facts};
 use crate::domain::money::Money;
 use crate::domain::status::{transition, Action, PayoutStatus};
 use crate::error::{AppError, AppResult};
 use crate::notify::{self, templates::render};
-use crate::workflow::eligibility::rules;
+use crate::workflow::eligibility::evaluate_counts;
 use crate::workflow::view::{payout_view, PayoutView};
 
 /// Serializes payout creation across requests and instances.
@@ -72,17 +71,7 @@ pub async fn create(state: &AppState, admin: &CurrentUser, origin: &audit::Origi
     let committed = db::eligibility::committed_payouts(&mut *tx).await?;
     let (_, selectable) = db::eligibility::queue_counts(&mut *tx).await?;
     let now = Utc::now();
-    let eligibility = evaluate(
-        &rules(state),
-        &Facts {
-            revenue: revenue.total,
-            revenue_source: revenue.source,
-            today: now.date_naive(),
-            committed_payouts: committed,
-            selectable_members: selectable,
-            next_check: None,
-        },
-    );
+    let eligibility = evaluate_counts(state, revenue, committed, selectable);
     if !eligibility.is_eligible {
         return Err(business(
             "NOT_ELIGIBLE",
