@@ -47,9 +47,22 @@ impl ApprovalWorkflow {
     pub fn read(value: &Value, configured_required: u32) -> Self {
         let required_floor = configured_required.max(2);
         match value {
-            Value::Object(_) => {
-                let mut w: ApprovalWorkflow =
-                    serde_json::from_value(value.clone()).unwrap_or_else(|_| ApprovalWorkflow::new(required_floor));
+            Value::Object(o) => {
+                let mut w: ApprovalWorkflow = serde_json::from_value(value.clone()).unwrap_or_else(|_| {
+                    // Not quite our shape: keep what can be read, and the original verbatim.
+                    let required = o.get("requiredApprovals").and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
+                    let approvals = o
+                        .get("approvals")
+                        .and_then(Value::as_array)
+                        .map(|a| a.iter().filter_map(|x| serde_json::from_value::<Approval>(x.clone()).ok()).collect())
+                        .unwrap_or_default();
+                    ApprovalWorkflow {
+                        required_approvals: required.map(|n| n as u32).unwrap_or(required_floor),
+                        approvals,
+                        rejection: o.get("rejection").and_then(|r| serde_json::from_value(r.clone()).ok()),
+                        legacy: Some(value.clone()),
+                    }
+                });
                 w.required_approvals = w.required_approvals.max(required_floor);
                 w
             }
@@ -168,6 +181,10 @@ mod tests {
         assert_eq!(w.approvals[0].at.as_deref(), Some("2025-01-02T10:00:00Z"));
         assert_eq!(w.legacy, Some(legacy));
         assert_eq!(ApprovalWorkflow::read(&json!([]), 2), ApprovalWorkflow::new(2));
+        let odd = json!({"requiredApprovals": "3", "approvals": [{"adminId": 4, "email": null, "role": null, "at": null, "comment": null}, {"bogus": 1}], "rejection": null});
+        let w = ApprovalWorkflow::read(&odd, 2);
+        assert_eq!((w.required_approvals, w.current()), (3, 1), "what can be read is kept");
+        assert_eq!(w.legacy, Some(odd), "and the original verbatim");
         assert_eq!(ApprovalWorkflow::read(&json!(null), 2), ApprovalWorkflow::new(2));
     }
 
