@@ -54,7 +54,11 @@ async fn remove_one(state: &AppState, payout_id: &str, months: i32) -> anyhow::R
     let at = approvals::now_iso();
     let details = json!({ "months": months, "previousUserStatus": old_status });
     let (trail, entry) = chain(&row, "membership_removed", "system", details.clone());
-    let mut processing = row.processing.clone().filter(Value::is_object).unwrap_or_else(|| json!({}));
+    let mut processing = match &row.processing {
+        Some(Value::Object(o)) => Value::Object(o.clone()),
+        None | Some(Value::Null) => json!({}),
+        Some(other) => json!({ "legacy": other }),
+    };
     processing["membershipRemoved"] = json!(true);
     processing["membershipRemovedAt"] = json!(at);
     sqlx::query("UPDATE payout_management SET processing = $2, audit_trail = $3, updated_at = now() WHERE id = $1")

@@ -25,8 +25,13 @@ fn business(code: &'static str, message: impl Into<String>) -> AppError {
     AppError::Business { code, message: message.into(), details: None }
 }
 
+/// The row's processing object; anything else the old service left there is kept under `legacy`.
 fn processing(row: &PayoutRow) -> serde_json::Map<String, Value> {
-    row.processing.as_ref().and_then(Value::as_object).cloned().unwrap_or_default()
+    match &row.processing {
+        Some(Value::Object(o)) => o.clone(),
+        None | Some(Value::Null) => serde_json::Map::new(),
+        Some(other) => serde_json::Map::from_iter([("legacy".to_string(), other.clone())]),
+    }
 }
 
 /// The member's payout that bank details attach to: the newest open one.

@@ -420,7 +420,12 @@ pub async fn cancel(state: &AppState, admin: &CurrentUser, origin: &audit::Origi
     let to = transition(from, Action::Cancel).map_err(|_| invalid_status(&row, Action::Cancel))?;
     let details = json!({ "reason": reason, "previousStatus": from.as_str() });
     let (trail, _) = chain(&row, "cancelled", &actor(admin), details.clone());
-    let mut notes = row.internal_notes.clone().and_then(|v| v.as_array().cloned()).unwrap_or_default();
+    let mut notes = match &row.internal_notes {
+        Some(Value::Array(a)) => a.clone(),
+        None | Some(Value::Null) => Vec::new(),
+        // Kept, not dropped: whatever the old service stored becomes the first note.
+        Some(other) => vec![json!({ "legacy": other })],
+    };
     notes.push(json!({ "at": approvals::now_iso(), "by": actor(admin), "note": format!("Cancelled: {reason}") }));
     commit_change(
         &mut tx,

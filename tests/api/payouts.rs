@@ -495,3 +495,18 @@ async fn approve_racing_reject_ends_in_exactly_one_outcome() {
         assert_eq!(emails, 1, "one outcome, one email");
     }
 }
+
+#[tokio::test]
+async fn odd_legacy_shapes_are_kept_not_dropped() {
+    let d = desk(250_000, 1, &[]).await;
+    let id = d.create(&[0]).await.remove(0);
+    sqlx::query(r#"UPDATE payout_management SET internal_notes = '"written by the old service"', processing = '"free text"' WHERE payout_id = $1"#)
+        .bind(&id).execute(&d.app.db).await.unwrap();
+    let (status, body) = d.post(&d.manager, &format!("/api/payouts/{id}/cancel"), json!({ "reason": "shape test" })).await;
+    assert_eq!(status, 200, "{body}");
+    let notes = &body["data"]["internalNotes"];
+    assert_eq!(notes[0]["legacy"], "written by the old service");
+    assert_eq!(notes[1]["note"], "Cancelled: shape test");
+    let (_, audit) = d.get(&d.manager, &format!("/api/payouts/{id}/audit")).await;
+    assert_eq!(audit["data"]["chainValid"], true);
+}
