@@ -204,3 +204,20 @@ impl Sender {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use crate::config::{Purpose, Settings};
+
+    #[tokio::test]
+    async fn the_default_sender_address_parses_and_no_smtp_host_means_the_log() {
+        let vars: HashMap<String, String> = HashMap::new();
+        let settings = Settings::from_map(&vars, Purpose::Dev).unwrap();
+        let db = sqlx::PgPool::connect_lazy("postgres://unused@127.0.0.1:1/x").unwrap();
+        let sender = super::Sender::new(&settings, db, "test".into()).unwrap();
+        assert_eq!(sender.from.to_string(), "Home Solutions <payouts@localhost>");
+        assert!(matches!(sender.transport, super::Transport::Log));
+    }
+}
