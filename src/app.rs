@@ -1,85 +1,14 @@
 //! Builds the state and the router, runs the server, and shuts everything down in order.
 
 use std::net::SocketAddr;
-use std::ops::Deref;
-use std::sync::Arc;
-use std::time::Instant;
 
-use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::auth::SessionValidator;
-use crate::clients::subscription::SubscriptionClient;
-use crate::config::Settings;
-use crate::http::metrics::Metrics;
-use crate::http::rate_limit::RateLimiter;
+use crate::jobs::Scheduler;
 
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// Shared by every request; cheap to clone.
-#[derive(Clone)]
-pub struct AppState(Arc<Inner>);
-
-pub struct Inner {
-    pub settings: Settings,
-    pub db: PgPool,
-    pub metrics: Metrics,
-    pub sessions: SessionValidator,
-    pub rate_limiter: RateLimiter,
-    pub subscription: SubscriptionClient,
-    pub keyring: crate::crypto::Keyring,
-    pub started_at: Instant,
-    /// Names this process in job slots and outbox claims.
-    pub instance_id: String,
-}
-
-impl Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-impl AppState {
-    pub fn new(settings: Settings, db: PgPool) -> Self {
-        let sessions = SessionValidator::new(&settings);
-        let subscription = SubscriptionClient::new(&settings.subscription_service_url, settings.subscription_timeout);
-        let keyring = crate::crypto::Keyring::new(
-            settings.encryption_key.as_ref().expect("ENCRYPTION_KEY is validated before the service starts"),
-            &settings.encryption_key_previous,
-        );
-        let rate_limiter = RateLimiter::new(
-            settings.rate_limit_max,
-            settings.rate_limit_window.as_secs(),
-            settings.trust_proxy,
-            settings.rate_limit_store,
-        );
-        let instance_id = format!(
-            "{}-{}-{}",
-            hostname(),
-            std::process::id(),
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        );
-        AppState(Arc::new(Inner {
-            settings,
-            db,
-            metrics: Metrics::default(),
-            sessions,
-            rate_limiter,
-            subscription,
-            keyring,
-            started_at: Instant::now(),
-            instance_id,
-        }))
-    }
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "host".into())
-}
+pub use crate::http::AppState;
+pub use crate::VERSION;
 
 /// A bound server, not yet running: tests bind port 0 and read the address.
 pub struct Server {
@@ -156,7 +85,8 @@ pub fn spawn_background(state: &AppState, shutdown: watch::Receiver<bool>) -> Ve
         Ok(sender) => tasks.push(tokio::spawn(sender.run(state.settings.outbox_poll_interval, shutdown.clone()))),
         Err(e) => tracing::error!(error.message = %e, "email sender not started"),
     }
-    tasks.extend(crate::jobs::scheduler::spawn(state, &shutdown));
+    let scheduler = Scheduler::new(&state.settings, state.ctx.clone(), state.instance_id.clone());
+    tasks.extend(crate::jobs::scheduler::spawn(&scheduler, &shutdown));
     drop(shutdown);
     tasks
 }

@@ -83,10 +83,10 @@ async fn run_job(name: &str) -> anyhow::Result<ExitCode> {
     };
     telemetry::init_to(settings.log_format, true);
     let pool = db::pool(&settings, settings.database_url().unwrap_or_default())?;
-    let state = AppState::new(settings, pool);
-    let summary = crate::jobs::scheduler::run_slot(&state, job, chrono::Utc::now(), "manual").await?;
+    let scheduler = crate::jobs::Scheduler::new(&settings, crate::workflow::Context::new(&settings, pool.clone()), crate::instance_id());
+    let summary = crate::jobs::scheduler::run_slot(&scheduler, job, chrono::Utc::now(), "manual").await?;
     println!("{}", serde_json::to_string_pretty(&summary)?);
-    state.db.close().await;
+    pool.close().await;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -391,7 +391,7 @@ impl Settings {
             ("ELIGIBILITY_CHECK_CRON", &eligibility_check_cron),
             ("MEMBERSHIP_REMOVAL_CRON", &membership_removal_cron),
         ] {
-            if let Err(e) = crate::jobs::schedule::parse(expr) {
+            if let Err(e) = crate::domain::schedule::parse(expr) {
                 r.problem(var, e);
             }
         }

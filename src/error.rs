@@ -1,24 +1,75 @@
-//! `AppError`: every failure a request can meet, each with a stable code, rendered as SPEC §10's
-//! error envelope. 500s are logged once here and never show internals to the caller.
+//! `AppError`: every failure a request or a job can meet, each with a stable `ErrorCode`. The
+//! codes live in one enum with their HTTP status and meaning; `docs/errors.md` lists the same
+//! (a test keeps them in step). Turning an error into a response is the transport's job
+//! (`http::error`): this module knows nothing of HTTP beyond the status number of each code.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
-use crate::http::request_id;
+use crate::domain::change::Refusal;
+pub use crate::domain::validation::FieldError;
 
-/// One bad field of a request, as `details` lists them.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct FieldError {
-    pub path: String,
-    pub message: String,
+macro_rules! error_codes {
+    ($($variant:ident $name:literal = $status:literal, $meaning:literal;)+) => {
+        /// The stable, machine-readable code of every error response (SPEC §10).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+        pub enum ErrorCode {
+            $(#[doc = $meaning] #[serde(rename = $name)] $variant,)+
+        }
+
+        impl ErrorCode {
+            /// Every code, in the order `docs/errors.md` lists them.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)+];
+
+            /// The HTTP status every response with this code has.
+            pub fn status(self) -> u16 {
+                match self { $(ErrorCode::$variant => $status,)+ }
+            }
+
+            /// `INVALID_STATUS`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $name,)+ }
+            }
+
+            /// What the code means, in one line.
+            pub fn meaning(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $meaning,)+ }
+            }
+        }
+    };
 }
 
-impl FieldError {
-    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { path: path.into(), message: message.into() }
-    }
+error_codes! {
+    ValidationError "VALIDATION_ERROR" = 400, "One or more fields of the request are invalid; `details` lists every one.";
+    Unauthorized "UNAUTHORIZED" = 401, "No session cookie or bearer token was sent.";
+    InvalidSession "INVALID_SESSION" = 401, "The session is unknown or expired, or its signature does not match.";
+    Forbidden "FORBIDDEN" = 403, "The caller's role may not do this.";
+    SelfApprovalForbidden "SELF_APPROVAL_FORBIDDEN" = 403, "An admin may not approve a payout they created or one that pays them.";
+    NotFound "NOT_FOUND" = 404, "No such resource, or one the caller may not see.";
+    PayoutNotFound "PAYOUT_NOT_FOUND" = 404, "No such payout, or another member's.";
+    MethodNotAllowed "METHOD_NOT_ALLOWED" = 405, "The path exists but not with this HTTP method.";
+    Conflict "CONFLICT" = 409, "A concurrent request collided with this one; retry.";
+    InvalidStatus "INVALID_STATUS" = 409, "The action is not allowed from the payout's current status.";
+    AlreadyApproved "ALREADY_APPROVED" = 409, "This admin (or the same person under another admin row) already approved the payout.";
+    InstructionsNotGenerated "INSTRUCTIONS_NOT_GENERATED" = 409, "Payment instructions must be generated first.";
+    ReceiptNotAvailable "RECEIPT_NOT_AVAILABLE" = 409, "A receipt exists once the payout is completed.";
+    IdempotencyKeyInProgress "IDEMPOTENCY_KEY_IN_PROGRESS" = 409, "A request with this Idempotency-Key is still being processed; retry shortly.";
+    PayloadTooLarge "PAYLOAD_TOO_LARGE" = 413, "The request body is larger than 1 MiB.";
+    UnsupportedMediaType "UNSUPPORTED_MEDIA_TYPE" = 415, "The body must be JSON (Content-Type: application/json).";
+    IdempotencyKeyReused "IDEMPOTENCY_KEY_REUSED" = 422, "This Idempotency-Key was used with a different request.";
+    NotEligible "NOT_ELIGIBLE" = 422, "Revenue, company age or the queue do not allow a payout now.";
+    ExceedsAvailablePayouts "EXCEEDS_AVAILABLE_PAYOUTS" = 422, "More payouts were requested than revenue covers.";
+    MemberNotSelectable "MEMBER_NOT_SELECTABLE" = 422, "A requested member is blocked (KYC, subscription, an open payout) or not in the queue.";
+    QueueOrderViolation "QUEUE_ORDER_VIOLATION" = 422, "Selectable members ahead in the queue would be skipped.";
+    NoOpenPayout "NO_OPEN_PAYOUT" = 422, "The member has no open payout to attach bank details to.";
+    UnsupportedPaymentMethod "UNSUPPORTED_PAYMENT_METHOD" = 422, "A legacy payout uses a method the service cannot pay (wire, paypal).";
+    AddressMissing "ADDRESS_MISSING" = 422, "A check needs the member's primary mailing address.";
+    BankDetailsMissing "BANK_DETAILS_MISSING" = 422, "An ACH transfer needs the member's bank details.";
+    BankDetailsUnreadable "BANK_DETAILS_UNREADABLE" = 422, "The stored bank details cannot be decrypted or are incomplete.";
+    RateLimited "RATE_LIMITED" = 429, "Too many requests from this client; wait for Retry-After seconds.";
+    InternalError "INTERNAL_ERROR" = 500, "An unexpected failure; it is logged with the request id.";
+    ServiceUnavailable "SERVICE_UNAVAILABLE" = 503, "The database (or the request's time budget) is not available; retry shortly.";
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -29,19 +80,15 @@ pub enum AppError {
     InvalidSession,
     #[error("{0}")]
     Forbidden(String),
-    /// 403 with its own code (e.g. SELF_APPROVAL_FORBIDDEN).
-    #[error("{message}")]
-    Refused { code: &'static str, message: String },
     #[error("{0}")]
     NotFound(String),
     #[error("Payout not found")]
     PayoutNotFound,
     #[error("{message}")]
     Validation { message: String, details: Vec<FieldError> },
+    /// A business rule said no; the code carries the status.
     #[error("{message}")]
-    Conflict { code: &'static str, message: String, details: Option<Value> },
-    #[error("{message}")]
-    Business { code: &'static str, message: String, details: Option<Value> },
+    Refused { code: ErrorCode, message: String, details: Option<Value> },
     #[error("Request body is larger than the 1 MiB limit")]
     PayloadTooLarge,
     #[error("{0}")]
@@ -66,82 +113,79 @@ impl AppError {
         AppError::Validation { message, details }
     }
 
+    /// A refusal with its code and message.
+    pub fn refused(code: ErrorCode, message: impl Into<String>, details: Option<Value>) -> Self {
+        AppError::Refused { code, message: message.into(), details }
+    }
+
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         AppError::Internal(err.into())
     }
 
-    pub fn status(&self) -> StatusCode {
-        match self {
-            AppError::Unauthorized | AppError::InvalidSession => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) | AppError::Refused { .. } => StatusCode::FORBIDDEN,
-            AppError::NotFound(_) | AppError::PayoutNotFound => StatusCode::NOT_FOUND,
-            AppError::Validation { .. } => StatusCode::BAD_REQUEST,
-            AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::Business { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
     /// The stable machine-readable code clients switch on.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            AppError::Unauthorized => "UNAUTHORIZED",
-            AppError::InvalidSession => "INVALID_SESSION",
-            AppError::Forbidden(_) => "FORBIDDEN",
-            AppError::NotFound(_) => "NOT_FOUND",
-            AppError::PayoutNotFound => "PAYOUT_NOT_FOUND",
-            AppError::Validation { .. } => "VALIDATION_ERROR",
-            AppError::Conflict { code, .. } | AppError::Business { code, .. } | AppError::Refused { code, .. } => code,
-            AppError::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
-            AppError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
-            AppError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
-            AppError::RateLimited { .. } => "RATE_LIMITED",
-            AppError::ServiceUnavailable(_) => "SERVICE_UNAVAILABLE",
-            AppError::Internal(_) => "INTERNAL_ERROR",
+            AppError::Unauthorized => ErrorCode::Unauthorized,
+            AppError::InvalidSession => ErrorCode::InvalidSession,
+            AppError::Forbidden(_) => ErrorCode::Forbidden,
+            AppError::NotFound(_) => ErrorCode::NotFound,
+            AppError::PayoutNotFound => ErrorCode::PayoutNotFound,
+            AppError::Validation { .. } => ErrorCode::ValidationError,
+            AppError::Refused { code, .. } => *code,
+            AppError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            AppError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            AppError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            AppError::RateLimited { .. } => ErrorCode::RateLimited,
+            AppError::ServiceUnavailable(_) => ErrorCode::ServiceUnavailable,
+            AppError::Internal(_) => ErrorCode::InternalError,
         }
     }
 
-    fn details(&self) -> Option<Value> {
+    /// The `details` of the envelope, when the error has any.
+    pub fn details(&self) -> Option<Value> {
         match self {
             AppError::Validation { details, .. } => Some(json!(details)),
-            AppError::Conflict { details, .. } | AppError::Business { details, .. } => details.clone(),
+            AppError::Refused { details, .. } => details.clone(),
             _ => None,
         }
     }
-}
 
-/// Builds the error envelope; shared by `AppError` and the few places that answer without one.
-pub fn error_response(status: StatusCode, code: &str, message: &str, details: Option<Value>) -> Response {
-    let mut error = json!({
-        "code": code,
-        "message": message,
-        "timestamp": crate::http::now_iso(),
-        "requestId": request_id::current(),
-    });
-    if let Some(details) = details {
-        error["details"] = details;
-    }
-    let mut response = (status, axum::Json(json!({ "error": error }))).into_response();
-    // Errors are never cached: they describe one request.
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        if let AppError::Internal(err) = &self {
-            tracing::error!(error.message = %err, error.chain = ?err, "request failed");
+    /// A domain refusal of an action on payout `payout_id`.
+    pub fn from_refusal(refusal: Refusal, payout_id: &str) -> Self {
+        use crate::domain::approvals::{ApprovalRefusal, SelfApproval};
+        let payout = || Some(json!({ "payoutId": payout_id }));
+        match refusal {
+            Refusal::InvalidStatus(t) => AppError::refused(
+                ErrorCode::InvalidStatus,
+                format!("Cannot {} a payout that is {}", t.action.name().replace('-', " "), t.from),
+                Some(json!({ "payoutId": payout_id, "currentStatus": t.from, "action": t.action.name() })),
+            ),
+            Refusal::NotAnAdmin => AppError::Forbidden("Admins only".into()),
+            Refusal::Approval(r @ ApprovalRefusal::AlreadyApproved) => AppError::refused(ErrorCode::AlreadyApproved, r.message(), payout()),
+            Refusal::Approval(r @ ApprovalRefusal::SelfApproval(SelfApproval::Creator | SelfApproval::Payee)) => {
+                AppError::refused(ErrorCode::SelfApprovalForbidden, r.message(), None)
+            }
+            Refusal::InstructionsNotGenerated => AppError::refused(
+                ErrorCode::InstructionsNotGenerated,
+                "Generate the payment instructions before marking the payment sent",
+                payout(),
+            ),
+            Refusal::UnsupportedPaymentMethod(method) => AppError::refused(
+                ErrorCode::UnsupportedPaymentMethod,
+                format!("Payouts are paid by ACH or check; this legacy payout says '{method}': cancel it and create a new one"),
+                None,
+            ),
+            Refusal::AddressMissing => AppError::refused(ErrorCode::AddressMissing, "The member has no primary mailing address for a check", None),
+            Refusal::BankDetailsMissing => {
+                AppError::refused(ErrorCode::BankDetailsMissing, "The member has not submitted bank details for an ACH transfer", None)
+            }
+            Refusal::BankDetailsUnreadable => AppError::refused(
+                ErrorCode::BankDetailsUnreadable,
+                "The stored bank details cannot be read (unknown key or incomplete): ask the member to submit them again, or configure ENCRYPTION_KEY_PREVIOUS",
+                None,
+            ),
+            Refusal::Invalid { field, message } => AppError::validation(vec![FieldError::new(field, message)]),
         }
-        let mut response = error_response(self.status(), self.code(), &self.to_string(), self.details());
-        if let AppError::RateLimited { retry_after_secs } = self {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-        }
-        response
     }
 }
 
@@ -158,25 +202,30 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
-/// Constraint violations that mean a business rule, not a bug: the database backs the rules the
-/// code checks first, so these surface only under races the code did not foresee.
-pub fn from_constraint(err: sqlx::Error) -> AppError {
-    if let sqlx::Error::Database(db) = &err {
-        match db.constraint() {
-            Some("payout_management_one_open_per_user") => {
-                return AppError::Business {
-                    code: "MEMBER_NOT_SELECTABLE",
-                    message: "The member already has an open payout".into(),
-                    details: None,
-                }
-            }
-            Some("payout_management_payout_id_key") => {
-                return AppError::Conflict { code: "CONFLICT", message: "Payout id collision; retry".into(), details: None }
-            }
-            _ => {}
-        }
-    }
-    AppError::from(err)
-}
-
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/errors.md and the enum list the same codes, statuses and meanings, in one order.
+    #[test]
+    fn the_error_catalogue_matches_the_enum() {
+        let doc = include_str!("../docs/errors.md");
+        let rows: Vec<Vec<String>> = doc
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|l| l.trim_matches('|').split('|').map(|c| c.trim().trim_matches('`').to_string()).collect())
+            .collect();
+        let expected: Vec<Vec<String>> =
+            ErrorCode::ALL.iter().map(|c| vec![c.as_str().to_string(), c.status().to_string(), c.meaning().to_string()]).collect();
+        assert_eq!(rows, expected, "regenerate the table in docs/errors.md from ErrorCode");
+    }
+
+    #[test]
+    fn codes_serialize_as_their_names() {
+        assert_eq!(ErrorCode::InvalidStatus.as_str(), "INVALID_STATUS");
+        assert_eq!(serde_json::to_value(ErrorCode::SelfApprovalForbidden).unwrap(), json!("SELF_APPROVAL_FORBIDDEN"));
+        assert_eq!(AppError::PayoutNotFound.code().status(), 404);
+    }
+}

@@ -3,15 +3,13 @@
 
 pub mod token;
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::config::{SessionColumns, Settings};
+use crate::domain::change::Actor;
 use crate::error::AppError;
 use token::{TokenError, TokenRules};
 
@@ -25,6 +23,15 @@ pub enum AdminRole {
 }
 
 impl AdminRole {
+    /// As the main app's `enum_admin_role` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminRole::SuperAdmin => "Super Admin",
+            AdminRole::Manager => "Manager",
+            AdminRole::Support => "Support",
+        }
+    }
+
     pub fn parse(role: &str) -> Option<Self> {
         match role {
             "Super Admin" => Some(AdminRole::SuperAdmin),
@@ -65,11 +72,14 @@ impl CurrentUser {
         self.admin.is_some()
     }
 
-    /// How audit entries name this caller: `admin:<id>` or `user:<uuid>`.
-    pub fn actor(&self) -> String {
-        match &self.admin {
-            Some(a) => format!("admin:{}", a.id),
-            None => format!("user:{}", self.user_id),
+    /// The caller as the use cases know them (audit entries name them `admin:<id>` or `user:<uuid>`).
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: Some(self.user_id),
+            admin_id: self.admin.as_ref().map(|a| a.id),
+            email: Some(self.email.clone()),
+            name: self.name.clone(),
+            role: self.admin.as_ref().map(|a| a.role.as_str().to_string()),
         }
     }
 }
@@ -176,48 +186,5 @@ impl SessionValidator {
             _ => None,
         };
         Ok(CurrentUser { user_id: row.user_id, email: row.email, name: row.name, session_id: row.session_id, admin })
-    }
-}
-
-impl FromRequestParts<AppState> for CurrentUser {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(user) = parts.extensions.get::<CurrentUser>() {
-            return Ok(user.clone());
-        }
-        let user = state.sessions.authenticate(&state.db, &parts.headers).await?;
-        parts.extensions.insert(user.clone());
-        Ok(user)
-    }
-}
-
-/// A caller with `isAdmin` (Super Admin or Manager); others get 403.
-pub struct AdminUser(pub CurrentUser);
-
-impl FromRequestParts<AppState> for AdminUser {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let user = CurrentUser::from_request_parts(parts, state).await?;
-        if !user.is_admin() {
-            return Err(AppError::Forbidden("This action needs an admin (Super Admin or Manager)".into()));
-        }
-        Ok(AdminUser(user))
-    }
-}
-
-/// A caller with `isFinanceManager` (any admin role); others get 403.
-pub struct FinanceUser(pub CurrentUser);
-
-impl FromRequestParts<AppState> for FinanceUser {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let user = CurrentUser::from_request_parts(parts, state).await?;
-        if !user.is_finance_manager() {
-            return Err(AppError::Forbidden("This action needs a finance role (any admin)".into()));
-        }
-        Ok(FinanceUser(user))
     }
 }

@@ -66,9 +66,14 @@ impl SubscriptionClient {
         }
     }
 
-    /// The HTTP client (timeouts set) for the other calls to the subscription service.
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
+    /// `POST /api/subscriptions/{userId}/cancel` with `{reason}`: the HTTP status, or why no
+    /// answer came. Not behind the breaker: each cancel is tried on its own.
+    pub async fn cancel(&self, user_id: uuid::Uuid, reason: &str) -> Result<u16, String> {
+        let url = format!("{}/api/subscriptions/{user_id}/cancel", self.base_url);
+        match self.http.post(&url).json(&serde_json::json!({ "reason": reason })).send().await {
+            Ok(res) => Ok(res.status().as_u16()),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     pub fn breaker_state(&self) -> BreakerState {

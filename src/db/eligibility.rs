@@ -183,3 +183,8 @@ const PAGE_SQL: &str = concat!(
 pub async fn queue_page(db: &PgPool, limit: i64, offset: i64) -> Result<Vec<QueueRow>, sqlx::Error> {
     sqlx::query_as(PAGE_SQL).bind(limit).bind(offset).fetch_all(db).await
 }
+
+/// Serializes payout creation across requests and instances, until the transaction ends.
+pub async fn lock_creation(tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('payout-service:create-payouts'))").execute(&mut **tx).await.map(|_| ())
+}

@@ -5,6 +5,8 @@ pub mod audit;
 pub mod eligibility;
 pub mod migrate;
 pub mod payouts;
+pub mod tax_forms;
+pub mod users;
 
 use std::str::FromStr;
 use std::time::Duration;

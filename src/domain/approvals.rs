@@ -1,7 +1,6 @@
 //! The `approval_workflow` object (SPEC §4), read from ours or the old service's array shape,
 //! and the approval rules: distinct admins, the creator rule, the required count.
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -107,36 +106,87 @@ impl ApprovalWorkflow {
     }
 }
 
+/// The admin asking to approve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approver {
+    pub admin_id: i32,
+    /// The admin's own member account (`users.id`).
+    pub user_id: uuid::Uuid,
+    pub email: String,
+    pub role: Option<String>,
+}
+
+/// What the rules need to know about the payout being approved.
+#[derive(Debug, Clone, Copy)]
+pub struct ApprovalPolicy<'a> {
+    /// The `admin.id` that created the payout.
+    pub created_by: Option<i32>,
+    /// The creator's email (lowercase), to recognise the creator behind a second admin row.
+    pub creator_email: Option<&'a str>,
+    /// The member being paid.
+    pub payee: uuid::Uuid,
+    /// ALLOW_CREATOR_APPROVAL.
+    pub allow_creator_approval: bool,
+}
+
+/// Whose payout an approver may not approve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelfApproval {
+    /// The admin who created it (by id, or by email behind another admin row).
+    Creator,
+    /// The member it pays.
+    Payee,
+}
+
 /// Why an admin may not approve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApprovalRefusal {
+    /// This person (by admin id, or by email behind another admin row) already approved.
     AlreadyApproved,
-    SelfApproval,
+    SelfApproval(SelfApproval),
 }
 
-/// Adds `approval` under SPEC §4's rules; returns whether the payout is now fully approved.
+impl ApprovalRefusal {
+    /// The sentence the caller reads.
+    pub fn message(self) -> &'static str {
+        match self {
+            ApprovalRefusal::AlreadyApproved => "You have already approved this payout; another admin must approve it",
+            ApprovalRefusal::SelfApproval(SelfApproval::Creator) => "The admin who created a payout cannot approve it; another admin must",
+            ApprovalRefusal::SelfApproval(SelfApproval::Payee) => "You cannot approve a payout that pays you; another admin must",
+        }
+    }
+}
+
+/// Adds the approval under SPEC §4's rules — distinct people (one person may hide behind two
+/// admin rows whose emails differ only in case), never the member being paid, never the creator
+/// unless allowed — and returns whether the payout is now fully approved.
 pub fn approve(
     workflow: &mut ApprovalWorkflow,
-    approval: Approval,
-    created_by: Option<i32>,
-    allow_creator_approval: bool,
+    approver: &Approver,
+    at: String,
+    comment: Option<String>,
+    policy: ApprovalPolicy<'_>,
 ) -> Result<bool, ApprovalRefusal> {
-    if workflow.approvals.iter().any(|a| a.admin_id == approval.admin_id) {
+    let me = approver.email.to_lowercase();
+    let same_person = |a: &Approval| a.admin_id == approver.admin_id || a.email.as_deref().map(str::to_lowercase).as_deref() == Some(me.as_str());
+    if workflow.approvals.iter().any(same_person) {
         return Err(ApprovalRefusal::AlreadyApproved);
     }
-    if !allow_creator_approval && created_by == Some(approval.admin_id) {
-        return Err(ApprovalRefusal::SelfApproval);
+    if approver.user_id == policy.payee {
+        return Err(ApprovalRefusal::SelfApproval(SelfApproval::Payee));
     }
-    workflow.approvals.push(approval);
+    let is_creator = policy.created_by == Some(approver.admin_id) || policy.creator_email == Some(me.as_str());
+    if is_creator && !policy.allow_creator_approval {
+        return Err(ApprovalRefusal::SelfApproval(SelfApproval::Creator));
+    }
+    workflow.approvals.push(Approval {
+        admin_id: approver.admin_id,
+        email: Some(approver.email.clone()),
+        role: approver.role.clone(),
+        at: Some(at),
+        comment,
+    });
     Ok(workflow.fully_approved())
-}
-
-pub fn now_iso() -> String {
-    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-pub fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 #[cfg(test)]
@@ -145,19 +195,27 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
-    fn a(id: i32) -> Approval {
-        Approval { admin_id: id, email: None, role: None, at: None, comment: None }
+    fn a(id: i32) -> Approver {
+        Approver { admin_id: id, user_id: uuid::Uuid::from_u128(1000 + id as u128), email: format!("admin{id}@tenure.test"), role: None }
+    }
+
+    fn policy(creator: i32, allow: bool) -> ApprovalPolicy<'static> {
+        ApprovalPolicy { created_by: Some(creator), creator_email: None, payee: uuid::Uuid::from_u128(1), allow_creator_approval: allow }
+    }
+
+    fn approve_as(w: &mut ApprovalWorkflow, who: Approver, created_by: Option<i32>, allow: bool) -> Result<bool, ApprovalRefusal> {
+        approve(w, &who, "2026-01-01T00:00:00.000Z".into(), None, policy(created_by.unwrap_or(-1), allow))
     }
 
     #[test]
     fn distinct_admins_the_creator_rule_and_the_count() {
         let mut w = ApprovalWorkflow::new(2);
-        assert_eq!(approve(&mut w, a(7), Some(7), false), Err(ApprovalRefusal::SelfApproval));
-        assert_eq!(approve(&mut w, a(1), Some(7), false), Ok(false));
-        assert_eq!(approve(&mut w, a(1), Some(7), false), Err(ApprovalRefusal::AlreadyApproved));
-        assert_eq!(approve(&mut w, a(2), Some(7), false), Ok(true));
+        assert_eq!(approve_as(&mut w, a(7), Some(7), false), Err(ApprovalRefusal::SelfApproval(SelfApproval::Creator)));
+        assert_eq!(approve_as(&mut w, a(1), Some(7), false), Ok(false));
+        assert_eq!(approve_as(&mut w, a(1), Some(7), false), Err(ApprovalRefusal::AlreadyApproved));
+        assert_eq!(approve_as(&mut w, a(2), Some(7), false), Ok(true));
         let mut w = ApprovalWorkflow::new(2);
-        assert_eq!(approve(&mut w, a(7), Some(7), true), Ok(false), "ALLOW_CREATOR_APPROVAL=true");
+        assert_eq!(approve_as(&mut w, a(7), Some(7), true), Ok(false), "ALLOW_CREATOR_APPROVAL=true");
     }
 
     #[test]
@@ -188,12 +246,27 @@ mod tests {
         assert_eq!(ApprovalWorkflow::read(&json!(null), 2), ApprovalWorkflow::new(2));
     }
 
+    #[test]
+    fn the_same_person_behind_two_admin_rows_and_the_payee_are_refused() {
+        let mut w = ApprovalWorkflow::new(2);
+        let first = Approver { admin_id: 1, user_id: uuid::Uuid::from_u128(11), email: "Ann@Tenure.test".into(), role: None };
+        assert_eq!(approve(&mut w, &first, "t".into(), None, policy(9, false)), Ok(false));
+        let alias = Approver { admin_id: 2, user_id: uuid::Uuid::from_u128(12), email: "ann@tenure.test".into(), role: None };
+        assert_eq!(approve(&mut w, &alias, "t".into(), None, policy(9, false)), Err(ApprovalRefusal::AlreadyApproved));
+        let payee = Approver { admin_id: 3, user_id: uuid::Uuid::from_u128(1), email: "payee@tenure.test".into(), role: None };
+        assert_eq!(approve(&mut w, &payee, "t".into(), None, policy(9, true)), Err(ApprovalRefusal::SelfApproval(SelfApproval::Payee)));
+        let creator_alias = Approver { admin_id: 4, user_id: uuid::Uuid::from_u128(14), email: "Boss@tenure.test".into(), role: None };
+        let by_email = ApprovalPolicy { creator_email: Some("boss@tenure.test"), ..policy(9, false) };
+        assert_eq!(approve(&mut w, &creator_alias, "t".into(), None, by_email), Err(ApprovalRefusal::SelfApproval(SelfApproval::Creator)));
+        assert_eq!(w.current(), 1, "refusals change nothing");
+    }
+
     proptest! {
         #[test]
         fn approvals_are_always_distinct_and_never_the_creator(ids in proptest::collection::vec(1i32..6, 0..30), creator in 1i32..6) {
             let mut w = ApprovalWorkflow::new(2);
             for id in ids {
-                let _ = approve(&mut w, a(id), Some(creator), false);
+                let _ = approve_as(&mut w, a(id), Some(creator), false);
             }
             let mut seen: Vec<i32> = w.approvals.iter().map(|a| a.admin_id).collect();
             prop_assert!(!seen.contains(&creator));

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::error::FieldError;
+use super::validation::FieldError;
 
 /// An ABA routing number: 9 digits whose weighted sum (3, 7, 1, …) is a multiple of 10.
 #[derive(Debug, Clone, PartialEq, Eq)]

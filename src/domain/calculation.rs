@@ -1,7 +1,7 @@
 //! What a winner receives (SPEC §2): gross − retention fee − backup withholding (no W-9) = net.
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::money::Money;
@@ -12,7 +12,7 @@ pub struct CalculationRules {
     pub backup_withholding_rate: Decimal,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LineItem {
     pub label: String,
@@ -20,7 +20,7 @@ pub struct LineItem {
     pub amount: Money,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Calculation {
     pub gross_amount: Money,

@@ -1,10 +1,16 @@
-//! Pure business rules and types: no I/O, unit- and property-tested.
+//! Pure business rules and types: no I/O, unit- and property-tested. Imports nothing else of
+//! the crate.
 
 pub mod approvals;
 pub mod audit_chain;
 pub mod bank;
 pub mod calculation;
+pub mod change;
 pub mod eligibility;
 pub mod money;
+pub mod payout;
+pub mod processing;
+pub mod schedule;
 pub mod selection;
 pub mod status;
+pub mod validation;

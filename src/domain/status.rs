@@ -91,8 +91,12 @@ pub enum Action {
     Confirm,
     MarkFailed,
     Reissue,
-    /// Bank details or method changed after an approval.
+    /// New bank details: after an approval they send the payout back for fresh approval.
     ChangeDestination,
+    /// A receipt's hash recorded in the trail.
+    IssueReceipt,
+    /// The membership retired after a completed payout (SPEC §9).
+    RemoveMembership,
 }
 
 impl Action {
@@ -107,6 +111,8 @@ impl Action {
             Action::MarkFailed => "mark-failed",
             Action::Reissue => "reissue",
             Action::ChangeDestination => "change-destination",
+            Action::IssueReceipt => "issue-receipt",
+            Action::RemoveMembership => "remove-membership",
         }
     }
 }
@@ -134,6 +140,9 @@ pub fn transition(from: PayoutStatus, action: Action) -> Result<PayoutStatus, In
         (S::PaymentFailed, A::Reissue) => S::PendingApproval,
         // Approvals are cleared: the checkers must look again at the new destination.
         (S::PendingApproval | S::Approved, A::ChangeDestination) => S::PendingApproval,
+        // A failed payment may get new details before it is reissued (and approved afresh).
+        (S::PaymentFailed, A::ChangeDestination) => S::PaymentFailed,
+        (S::Completed, A::IssueReceipt | A::RemoveMembership) => S::Completed,
         _ => return Err(InvalidTransition { from, action }),
     };
     Ok(to)
@@ -159,6 +168,9 @@ mod tests {
         ("payment_failed", "reissue", "pending_approval"),
         ("pending_approval", "change-destination", "pending_approval"),
         ("approved", "change-destination", "pending_approval"),
+        ("payment_failed", "change-destination", "payment_failed"),
+        ("completed", "issue-receipt", "completed"),
+        ("completed", "remove-membership", "completed"),
     ];
 
     fn actions() -> impl Strategy<Value = Action> {
@@ -172,6 +184,8 @@ mod tests {
             Just(Action::MarkFailed),
             Just(Action::Reissue),
             Just(Action::ChangeDestination),
+            Just(Action::IssueReceipt),
+            Just(Action::RemoveMembership),
         ]
     }
 
@@ -210,6 +224,8 @@ mod tests {
                 Action::MarkFailed,
                 Action::Reissue,
                 Action::ChangeDestination,
+                Action::IssueReceipt,
+                Action::RemoveMembership,
             ]
             .into_iter()
             .any(|a| a.name() == *action && transition(from, a).map(|t| t.as_str()) == Ok(*to));

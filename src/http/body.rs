@@ -1,16 +1,35 @@
-//! Request bodies as JSON objects, validated field by field so every bad field is reported at once.
+//! Request bodies: JSON objects read into each endpoint's typed body, whose fields arrive as the
+//! client sent them and are validated field by field, so every bad field is reported at once
+//! with a message naming it (a wrong type included), not serde's first complaint.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header;
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::error::{AppError, FieldError};
 
-/// A JSON object body; an empty body reads as `{}` (for actions whose fields are all optional).
-pub struct JsonObject(pub Map<String, Value>);
+/// A JSON object body read into `T`; an empty body reads as `{}` (for actions whose fields are
+/// all optional). `T`'s fields are `Option<Value>` described to OpenAPI by their real type, so
+/// reading never fails on a field: `T::validate` reports them all.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let JsonObject(map) = JsonObject::from_request(req, state).await?;
+        serde_json::from_value(Value::Object(map))
+            .map(JsonBody)
+            .map_err(|e| AppError::validation(vec![FieldError::new("body", e.to_string())]))
+    }
+}
+
+/// The body as a JSON object.
+struct JsonObject(Map<String, Value>);
 
 impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = AppError;
@@ -64,8 +83,8 @@ impl Fields {
     }
 
     /// An optional string of at most `max` characters (trimmed; empty counts as absent).
-    pub fn opt_string(&mut self, body: &Map<String, Value>, key: &str, max: usize) -> Option<String> {
-        match body.get(key) {
+    pub fn opt_string(&mut self, key: &str, value: Option<&Value>, max: usize) -> Option<String> {
+        match value {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => {
                 let s = s.trim();
@@ -89,30 +108,30 @@ impl Fields {
     }
 
     /// A required non-empty string of at most `max` characters.
-    pub fn string(&mut self, body: &Map<String, Value>, key: &str, max: usize) -> Option<String> {
-        let present = matches!(body.get(key), Some(Value::String(s)) if !s.trim().is_empty());
-        let v = self.opt_string(body, key, max);
+    pub fn string(&mut self, key: &str, value: Option<&Value>, max: usize) -> Option<String> {
+        let present = matches!(value, Some(Value::String(s)) if !s.trim().is_empty());
+        let v = self.opt_string(key, value, max);
         if !present && !self.errors.iter().any(|e| e.path == key) {
             self.error(key, "is required");
         }
         v
     }
 
-    /// One of `allowed`, or absent.
-    pub fn opt_enum(&mut self, body: &Map<String, Value>, key: &str, allowed: &[&str]) -> Option<String> {
-        match body.get(key) {
+    /// A value `parse` accepts, or absent; anything else is reported with `message`.
+    pub fn opt_parsed<T>(&mut self, key: &str, value: Option<&Value>, parse: impl Fn(&str) -> Option<T>, message: &str) -> Option<T> {
+        match value {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) if allowed.contains(&s.as_str()) => Some(s.clone()),
+            Some(Value::String(s)) if parse(s).is_some() => parse(s),
             Some(_) => {
-                self.error(key, format!("must be one of: {}", allowed.join(", ")));
+                self.error(key, message);
                 None
             }
         }
     }
 
     /// An ISO datetime (or a date, read as midnight UTC).
-    pub fn opt_datetime(&mut self, body: &Map<String, Value>, key: &str) -> Option<DateTime<Utc>> {
-        match body.get(key) {
+    pub fn opt_datetime(&mut self, key: &str, value: Option<&Value>) -> Option<DateTime<Utc>> {
+        match value {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => match parse_datetime(s) {
                 Some(t) => Some(t),
@@ -128,12 +147,13 @@ impl Fields {
         }
     }
 
-    pub fn datetime(&mut self, body: &Map<String, Value>, key: &str) -> Option<DateTime<Utc>> {
-        if matches!(body.get(key), None | Some(Value::Null)) {
+    /// A required ISO datetime (or date).
+    pub fn datetime(&mut self, key: &str, value: Option<&Value>) -> Option<DateTime<Utc>> {
+        if matches!(value, None | Some(Value::Null)) {
             self.error(key, "is required");
             return None;
         }
-        self.opt_datetime(body, key)
+        self.opt_datetime(key, value)
     }
 }
 

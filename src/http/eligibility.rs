@@ -5,8 +5,9 @@ use axum::Router;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::app::AppState;
-use crate::auth::{AdminUser, CurrentUser, FinanceUser};
+use crate::http::AppState;
+use crate::auth::CurrentUser;
+use crate::http::session::{AdminUser, FinanceUser};
 use crate::domain::eligibility::Eligibility;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{RequestContext, ValidQuery};
@@ -26,7 +27,7 @@ pub fn router() -> Router<AppState> {
     responses((status = 200, description = "Eligibility", body = Eligibility),
               (status = 401, description = "UNAUTHORIZED or INVALID_SESSION")))]
 pub async fn status(_user: CurrentUser, state: axum::extract::State<AppState>) -> AppResult<Envelope<Eligibility>> {
-    Ok(Envelope::ok(workflow::current(&state).await?))
+    Ok(Envelope::ok(workflow::current(&state.ctx).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -59,13 +60,13 @@ pub async fn members(
     if !errors.is_empty() {
         return Err(AppError::validation(errors));
     }
-    Ok(Envelope::ok(workflow::members(&state, limit, offset).await?))
+    Ok(Envelope::ok(workflow::members(&state.ctx, limit, offset).await?))
 }
 
 /// Runs the daily eligibility check now: logs it, and when eligible raises today's alert and
 /// emails the admins (at most once a day).
 #[utoipa::path(post, path = "/api/eligibility/check", tag = "eligibility",
-    security(("cookie" = []), ("bearer" = [])),
+    request_body = crate::http::payments::NoBody, security(("cookie" = []), ("bearer" = [])),
     responses((status = 200, description = "The check's result", body = CheckOutcome),
               (status = 403, description = "FORBIDDEN: not an admin")))]
 pub async fn check(
@@ -73,6 +74,6 @@ pub async fn check(
     ctx: RequestContext,
     state: axum::extract::State<AppState>,
 ) -> AppResult<Envelope<CheckOutcome>> {
-    let outcome = workflow::check(&state, Trigger::Manual(ctx.origin(&user))).await?;
+    let outcome = workflow::check(&state.ctx, Trigger::Manual(ctx.origin(&user))).await?;
     Ok(Envelope::ok(outcome))
 }

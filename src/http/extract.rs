@@ -100,10 +100,10 @@ impl RequestContext {
     }
 }
 
-impl FromRequestParts<crate::app::AppState> for RequestContext {
+impl FromRequestParts<crate::http::AppState> for RequestContext {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &crate::app::AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &crate::http::AppState) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()

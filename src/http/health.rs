@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -12,8 +12,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::{AppState, VERSION};
-use crate::error::error_response;
+use crate::http::AppState;
+use crate::VERSION;
+use crate::error::ErrorCode;
+use crate::http::error::error_response;
 use crate::http::Envelope;
 
 pub fn router() -> Router<AppState> {
@@ -111,8 +113,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
         Envelope::ok(report).into_response()
     } else {
         error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "SERVICE_UNAVAILABLE",
+            ErrorCode::ServiceUnavailable,
             "The database is unreachable",
             Some(serde_json::to_value(&report).unwrap_or_default()),
         )
@@ -172,12 +173,11 @@ pub async fn ready(State(state): State<AppState>) -> Response {
             Envelope::ok(Readiness { ready: true, pending_migrations: pending }).into_response()
         }
         Ok(Ok(pending)) => error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "SERVICE_UNAVAILABLE",
+            ErrorCode::ServiceUnavailable,
             "Migrations are pending",
             Some(serde_json::json!({ "pendingMigrations": pending })),
         ),
-        _ => error_response(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "The database is unreachable", None),
+        _ => error_response(ErrorCode::ServiceUnavailable, "The database is unreachable", None),
     }
 }
 

@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
-use crate::app::AppState;
+use crate::http::AppState;
 use crate::auth::CurrentUser;
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, ErrorCode, FieldError};
 use crate::http::BODY_LIMIT_BYTES;
 
 pub const HEADER: &str = "idempotency-key";
@@ -152,8 +152,8 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         match claimed {
             Claim::Mine => break,
             Claim::Existing { request_hash, .. } if request_hash != hash => {
-                return AppError::Business {
-                    code: "IDEMPOTENCY_KEY_REUSED",
+                return AppError::Refused {
+                    code: ErrorCode::IdempotencyKeyReused,
                     message: "This Idempotency-Key was used with a different request; use a new key".into(),
                     details: None,
                 }
@@ -169,8 +169,8 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
             },
             Claim::Existing { .. } => {
                 if waited.elapsed() > state.settings.request_timeout {
-                    return AppError::Conflict {
-                        code: "IDEMPOTENCY_KEY_IN_PROGRESS",
+                    return AppError::Refused {
+                        code: ErrorCode::IdempotencyKeyInProgress,
                         message: "A request with this Idempotency-Key is still being processed; retry shortly".into(),
                         details: None,
                     }

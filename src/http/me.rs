@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::http::AppState;
 use crate::auth::CurrentUser;
 use crate::http::Envelope;
 

@@ -1,21 +1,26 @@
-//! `/api/members/:userId/…`: a member's payout status (bank and tax details arrive with issue 6).
+//! `/api/members/:userId/…`: a member's payout status, and the bank and tax details a member
+//! (or an admin for them) submits.
 
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Months, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::db;
+use crate::domain::bank::{parse_bank_details, parse_w9, BankDetails, W9};
 use crate::domain::money::Money;
+use crate::domain::payout::{PaymentMethod, Payout};
 use crate::domain::status::PayoutStatus;
 use crate::error::{AppError, AppResult};
-use crate::http::extract::ValidPath;
-use crate::http::Envelope;
+use crate::http::body::JsonBody;
+use crate::http::extract::{RequestContext, ValidPath};
+use crate::http::{AppState, Envelope};
+use crate::workflow::member_details::{self, BankInfoSaved, TaxInfoSaved};
+use crate::workflow::payouts;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -37,9 +42,9 @@ pub fn may_see_member(user: &CurrentUser, member: Uuid) -> AppResult<()> {
 #[serde(rename_all = "camelCase")]
 pub struct PayoutSummary {
     payout_id: String,
-    status: String,
+    status: PayoutStatus,
     amount: Money,
-    payment_method: String,
+    payment_method: PaymentMethod,
     created_at: Option<DateTime<Utc>>,
     scheduled_date: Option<DateTime<Utc>>,
     completed_date: Option<DateTime<Utc>>,
@@ -59,12 +64,12 @@ pub struct MemberPayoutStatus {
     history: Vec<PayoutSummary>,
 }
 
-fn summary(r: &db::payouts::PayoutRow) -> PayoutSummary {
+fn summary(r: &Payout) -> PayoutSummary {
     PayoutSummary {
         payout_id: r.payout_id.clone(),
-        status: r.status().map(|s| s.as_str().to_string()).unwrap_or_else(|| r.status.clone()),
-        amount: Money::new(r.amount),
-        payment_method: r.payment_method.clone(),
+        status: r.status,
+        amount: r.amount,
+        payment_method: r.payment_method,
         created_at: r.created_at,
         scheduled_date: r.scheduled_date,
         completed_date: r.completed_date,
@@ -82,17 +87,14 @@ pub async fn payout_status(
     ValidPath(user_id): ValidPath<Uuid>,
 ) -> AppResult<Envelope<MemberPayoutStatus>> {
     may_see_member(&user, user_id)?;
-    let rows = db::payouts::for_member(&state.db, user_id).await?;
-    let current = rows
-        .iter()
-        .find(|r| r.status().is_some_and(PayoutStatus::is_open))
-        .or_else(|| rows.first());
+    let rows = payouts::of_member(&state.ctx, user_id).await?;
+    let current = rows.iter().find(|r| r.status.is_open()).or_else(|| rows.first());
     let removal = rows
         .iter()
-        .filter(|r| r.status() == Some(PayoutStatus::Completed))
+        .filter(|r| r.status == PayoutStatus::Completed)
         .filter_map(|r| r.completed_date)
         .max()
-        .and_then(|d| d.checked_add_months(Months::new(state.settings.membership_removal_months)));
+        .and_then(|d| d.checked_add_months(Months::new(state.ctx.rules.membership_removal_months)));
     Ok(Envelope::ok(MemberPayoutStatus {
         user_id,
         has_payout: current.is_some(),
@@ -114,41 +116,124 @@ fn may_submit_for(user: &CurrentUser, member: Uuid) -> AppResult<()> {
     }
 }
 
+/// `POST /api/members/{userId}/bank-info`.
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+#[schema(example = json!({ "accountHolderName": "Noah Reyes", "routingNumber": "011000015", "accountNumber": "123456789", "accountType": "checking", "bankName": "First Bank" }))]
+pub struct BankInfoBody {
+    /// 2–100 letters, spaces, hyphens, apostrophes or periods.
+    #[schema(value_type = String)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_holder_name: Option<Value>,
+    /// 9 digits with a valid ABA checksum.
+    #[schema(value_type = String, pattern = "^[0-9]{9}$")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing_number: Option<Value>,
+    /// 4–17 digits.
+    #[schema(value_type = String, pattern = "^[0-9]{4,17}$")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_number: Option<Value>,
+    /// `checking` or `savings`.
+    #[schema(value_type = String)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_type: Option<Value>,
+    #[schema(value_type = Option<String>, max_length = 100)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bank_name: Option<Value>,
+}
+
+impl BankInfoBody {
+    /// Every field checked by `domain::bank`; all errors together.
+    pub fn validate(self) -> AppResult<BankDetails> {
+        parse_bank_details(&as_object(&self)).map_err(AppError::validation)
+    }
+}
+
+/// `POST /api/members/{userId}/tax-info`: a W-9.
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+#[schema(example = json!({ "legalName": "Noah Reyes", "tin": "123-45-6789", "tinType": "SSN", "addressLine1": "1 Main St", "city": "Austin", "state": "TX", "postalCode": "78701" }))]
+pub struct TaxInfoBody {
+    #[schema(value_type = String, max_length = 200)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legal_name: Option<Value>,
+    /// 9 digits, dashes allowed.
+    #[schema(value_type = String)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tin: Option<Value>,
+    /// `SSN` or `EIN`.
+    #[schema(value_type = String)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tin_type: Option<Value>,
+    #[schema(value_type = String, max_length = 200)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address_line1: Option<Value>,
+    #[schema(value_type = Option<String>, max_length = 200)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address_line2: Option<Value>,
+    #[schema(value_type = String, max_length = 100)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<Value>,
+    /// Two capital letters, e.g. TX.
+    #[schema(value_type = String)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<Value>,
+    /// 12345 or 12345-6789.
+    #[schema(value_type = String)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<Value>,
+}
+
+impl TaxInfoBody {
+    /// Every field checked by `domain::bank`; all errors together.
+    pub fn validate(self) -> AppResult<W9> {
+        parse_w9(&as_object(&self)).map_err(AppError::validation)
+    }
+}
+
+/// The fields the client sent, as the domain's parsers read them.
+fn as_object(body: &impl Serialize) -> serde_json::Map<String, Value> {
+    match serde_json::to_value(body) {
+        Ok(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
 /// Bank details for the member's open payout: validated (ABA checksum included), stored
 /// encrypted; only last 4, account type and bank name come back. After an approval, a change
 /// clears the approvals and returns the payout to pending_approval.
 #[utoipa::path(post, path = "/api/members/{userId}/bank-info", tag = "members", params(("userId" = String, Path)),
-    security(("cookie" = []), ("bearer" = [])),
-    responses((status = 200, description = "Saved (masked)", body = crate::workflow::payments::BankInfoSaved),
+    request_body = BankInfoBody, security(("cookie" = []), ("bearer" = [])),
+    responses((status = 200, description = "Saved (masked)", body = BankInfoSaved),
               (status = 400, description = "VALIDATION_ERROR with every bad field"),
               (status = 422, description = "NO_OPEN_PAYOUT")))]
 pub async fn bank_info(
     user: CurrentUser,
-    ctx: crate::http::extract::RequestContext,
+    ctx: RequestContext,
     State(state): State<AppState>,
     ValidPath(member): ValidPath<Uuid>,
-    crate::http::body::JsonObject(body): crate::http::body::JsonObject,
-) -> AppResult<Envelope<crate::workflow::payments::BankInfoSaved>> {
+    JsonBody(body): JsonBody<BankInfoBody>,
+) -> AppResult<Envelope<BankInfoSaved>> {
     may_submit_for(&user, member)?;
-    let details = crate::domain::bank::parse_bank_details(&body).map_err(AppError::validation)?;
-    let saved = crate::workflow::payments::save_bank_details(&state, &user, &ctx.origin(&user), member, details).await?;
+    let details = body.validate()?;
+    let saved = member_details::save_bank_details(&state.ctx, &user.actor(), &ctx.origin(&user), member, details).await?;
     Ok(Envelope::ok(saved))
 }
 
 /// A W-9 for the member: stored in tax_forms (W-9, generated, this tax year) with the TIN encrypted.
 #[utoipa::path(post, path = "/api/members/{userId}/tax-info", tag = "members", params(("userId" = String, Path)),
-    security(("cookie" = []), ("bearer" = [])),
-    responses((status = 201, description = "Saved (TIN masked)", body = crate::workflow::payments::TaxInfoSaved),
+    request_body = TaxInfoBody, security(("cookie" = []), ("bearer" = [])),
+    responses((status = 201, description = "Saved (TIN masked)", body = TaxInfoSaved),
               (status = 400, description = "VALIDATION_ERROR with every bad field")))]
 pub async fn tax_info(
     user: CurrentUser,
-    ctx: crate::http::extract::RequestContext,
+    ctx: RequestContext,
     State(state): State<AppState>,
     ValidPath(member): ValidPath<Uuid>,
-    crate::http::body::JsonObject(body): crate::http::body::JsonObject,
-) -> AppResult<Envelope<crate::workflow::payments::TaxInfoSaved>> {
+    JsonBody(body): JsonBody<TaxInfoBody>,
+) -> AppResult<Envelope<TaxInfoSaved>> {
     may_submit_for(&user, member)?;
-    let w9 = crate::domain::bank::parse_w9(&body).map_err(AppError::validation)?;
-    let saved = crate::workflow::payments::save_w9(&state, &user, &ctx.origin(&user), member, w9).await?;
+    let w9 = body.validate()?;
+    let saved = member_details::save_w9(&state.ctx, &user.actor(), &ctx.origin(&user), member, w9).await?;
     Ok(Envelope { status: axum::http::StatusCode::CREATED, data: saved, message: Some("W-9 on file".into()) })
 }

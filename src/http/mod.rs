@@ -2,6 +2,7 @@
 //! One module per resource, each with its own `router()`, merged here.
 
 pub mod body;
+pub mod error;
 pub mod eligibility;
 pub mod extract;
 pub mod idempotency;
@@ -10,9 +11,14 @@ pub mod me;
 pub mod members;
 pub mod metrics;
 pub mod openapi;
+pub mod payments;
 pub mod payouts;
 pub mod rate_limit;
 pub mod request_id;
+pub mod session;
+pub mod state;
+
+pub use state::AppState;
 
 use std::time::Instant;
 
@@ -26,8 +32,8 @@ use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::app::AppState;
-use crate::error::{error_response, AppError};
+use crate::error::{AppError, ErrorCode};
+use crate::http::error::error_response;
 
 /// JSON bodies above this are refused with 413 PAYLOAD_TOO_LARGE.
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
@@ -67,6 +73,7 @@ pub fn routes() -> Router<AppState> {
         .merge(me::router())
         .merge(eligibility::router())
         .merge(payouts::router())
+        .merge(payments::router())
         .merge(members::router())
         .merge(openapi::router())
 }
@@ -85,7 +92,7 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(CatchPanicLayer::custom(|_panic| {
             // The panic hook logs the message with the request id; the caller gets the opaque envelope.
-            error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal server error", None)
+            error_response(ErrorCode::InternalError, "Internal server error", None)
         }))
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::middleware))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit::middleware))

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::app::AppState;
+use crate::http::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,14 +29,15 @@ use crate::app::AppState;
         crate::http::members::payout_status,
         crate::http::members::bank_info,
         crate::http::members::tax_info,
-        crate::http::payouts::generate_instructions,
-        crate::http::payouts::mark_sent,
-        crate::http::payouts::confirm,
-        crate::http::payouts::mark_failed,
-        crate::http::payouts::reissue,
-        crate::http::payouts::receipt,
-        crate::http::payouts::instructions_pdf,
+        crate::http::payments::generate_instructions,
+        crate::http::payments::mark_sent,
+        crate::http::payments::confirm,
+        crate::http::payments::mark_failed,
+        crate::http::payments::reissue,
+        crate::http::payments::receipt,
+        crate::http::payments::instructions_pdf,
     ),
+    components(schemas(crate::error::ErrorCode)),
     modifiers(&SecuritySchemes),
     tags((name = "health"), (name = "session"), (name = "eligibility"), (name = "payouts"), (name = "payments"), (name = "members"))
 )]

@@ -15,7 +15,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 
-use crate::app::AppState;
+use crate::http::AppState;
 use crate::config::RateLimitStore;
 use crate::error::AppError;
 

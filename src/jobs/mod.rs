@@ -1,5 +1,32 @@
-//! Scheduled jobs: the cron schedule, the exactly-once scheduler, and membership removal.
+//! Scheduled jobs: the exactly-once scheduler and membership removal (cron parsing is
+//! `domain::schedule`). Jobs take the use cases' `Context`, never the HTTP state.
 
 pub mod removal;
-pub mod schedule;
 pub mod scheduler;
+
+use crate::config::Settings;
+use crate::workflow::Context;
+
+/// What the scheduler needs: the use cases' context, its own name, and the schedules.
+#[derive(Clone)]
+pub struct Scheduler {
+    pub ctx: Context,
+    /// Names this process in the job slots it claims.
+    pub instance_id: String,
+    pub eligibility_check_cron: String,
+    pub membership_removal_cron: String,
+    /// SPEC §9: ENABLE_CRON_JOBS=true or NODE_ENV=production.
+    pub enabled: bool,
+}
+
+impl Scheduler {
+    pub fn new(settings: &Settings, ctx: Context, instance_id: String) -> Self {
+        Scheduler {
+            ctx,
+            instance_id,
+            eligibility_check_cron: settings.eligibility_check_cron.clone(),
+            membership_removal_cron: settings.membership_removal_cron.clone(),
+            enabled: settings.scheduler_enabled(),
+        }
+    }
+}

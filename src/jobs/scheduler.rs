@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::app::AppState;
-use crate::jobs::schedule;
+use crate::jobs::Scheduler;
+use crate::domain::schedule;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
@@ -33,17 +33,17 @@ impl Job {
         }
     }
 
-    fn cron(self, state: &AppState) -> &str {
+    fn cron(self, jobs: &Scheduler) -> &str {
         match self {
-            Job::EligibilityCheck => &state.settings.eligibility_check_cron,
-            Job::MembershipRemoval => &state.settings.membership_removal_cron,
+            Job::EligibilityCheck => &jobs.eligibility_check_cron,
+            Job::MembershipRemoval => &jobs.membership_removal_cron,
         }
     }
 }
 
 /// Claims (job, slot); true when this instance won it.
-async fn claim(state: &AppState, job: Job, slot: DateTime<Utc>, trigger: &str) -> Result<bool, sqlx::Error> {
-    let mut tx = state.db.begin().await?;
+async fn claim(jobs: &Scheduler, job: Job, slot: DateTime<Utc>, trigger: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = jobs.ctx.db.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('payout-service:job:' || $1))").bind(job.name()).execute(&mut *tx).await?;
     let won = sqlx::query(
         "INSERT INTO payout_job_slots (job_name, slot, trigger, claimed_by) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
@@ -51,7 +51,7 @@ async fn claim(state: &AppState, job: Job, slot: DateTime<Utc>, trigger: &str) -
     .bind(job.name())
     .bind(slot)
     .bind(trigger)
-    .bind(&state.instance_id)
+    .bind(&jobs.instance_id)
     .execute(&mut *tx)
     .await?
     .rows_affected()
@@ -61,25 +61,25 @@ async fn claim(state: &AppState, job: Job, slot: DateTime<Utc>, trigger: &str) -
 }
 
 /// Runs the job's work; the summary goes into the slot row.
-pub async fn execute(state: &AppState, job: Job) -> anyhow::Result<Value> {
+pub async fn execute(jobs: &Scheduler, job: Job) -> anyhow::Result<Value> {
     match job {
         Job::EligibilityCheck => {
-            let outcome = crate::workflow::eligibility::check(state, crate::workflow::eligibility::Trigger::Scheduled)
+            let outcome = crate::workflow::eligibility::check(&jobs.ctx, crate::workflow::eligibility::Trigger::Scheduled)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             Ok(serde_json::json!({ "isEligible": outcome.eligibility.is_eligible, "availablePayouts": outcome.eligibility.available_payouts, "alertId": outcome.alert_id, "alertCreated": outcome.alert_created }))
         }
-        Job::MembershipRemoval => crate::jobs::removal::run(state).await,
+        Job::MembershipRemoval => crate::jobs::removal::run(&jobs.ctx).await,
     }
 }
 
 /// Claims the slot and, if won, runs the job and records how it went. Returns the summary when run.
-pub async fn run_slot(state: &AppState, job: Job, slot: DateTime<Utc>, trigger: &str) -> anyhow::Result<Option<Value>> {
-    if !claim(state, job, slot, trigger).await? {
+pub async fn run_slot(jobs: &Scheduler, job: Job, slot: DateTime<Utc>, trigger: &str) -> anyhow::Result<Option<Value>> {
+    if !claim(jobs, job, slot, trigger).await? {
         return Ok(None);
     }
     let started = Instant::now();
-    let result = execute(state, job).await;
+    let result = execute(jobs, job).await;
     let ms = started.elapsed().as_millis() as i64;
     let (outcome, summary, error) = match &result {
         Ok(s) => ("succeeded", Some(s.clone()), None),
@@ -95,7 +95,7 @@ pub async fn run_slot(state: &AppState, job: Job, slot: DateTime<Utc>, trigger: 
     .bind(ms)
     .bind(summary)
     .bind(error)
-    .execute(&state.db)
+    .execute(&jobs.ctx.db)
     .await?;
     tracing::info!(job = job.name(), slot = %slot, trigger, outcome, duration_ms = ms, "job run");
     result.map(Some)
@@ -119,29 +119,29 @@ fn latest_slot(expr: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 }
 
 /// One job's loop: catch up a missed slot, then wake at every scheduled time.
-async fn job_loop(state: AppState, job: Job, mut shutdown: watch::Receiver<bool>) {
-    if let Some(slot) = latest_slot(job.cron(&state), Utc::now()) {
+async fn job_loop(jobs: Scheduler, job: Job, mut shutdown: watch::Receiver<bool>) {
+    if let Some(slot) = latest_slot(job.cron(&jobs), Utc::now()) {
         let seen: Option<bool> = sqlx::query_scalar("SELECT true FROM payout_job_slots WHERE job_name = $1 AND slot = $2")
             .bind(job.name())
             .bind(slot)
-            .fetch_optional(&state.db)
+            .fetch_optional(&jobs.ctx.db)
             .await
             .unwrap_or(Some(true));
         if seen.is_none() {
-            if let Err(e) = run_slot(&state, job, slot, "catch_up").await {
+            if let Err(e) = run_slot(&jobs, job, slot, "catch_up").await {
                 tracing::error!(job = job.name(), error.message = %format!("{e:#}"), "catch-up run failed");
             }
         }
     }
     let mut after = Utc::now();
     loop {
-        let Some(next) = schedule::next_after(job.cron(&state), after) else { break };
+        let Some(next) = schedule::next_after(job.cron(&jobs), after) else { break };
         let wait = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO);
         tokio::select! {
             _ = async { let _ = shutdown.wait_for(|s| *s).await; } => break,
             _ = tokio::time::sleep(wait) => {}
         }
-        if let Err(e) = run_slot(&state, job, next, "schedule").await {
+        if let Err(e) = run_slot(&jobs, job, next, "schedule").await {
             tracing::error!(job = job.name(), error.message = %format!("{e:#}"), "scheduled run failed");
         }
         after = next;
@@ -149,13 +149,13 @@ async fn job_loop(state: AppState, job: Job, mut shutdown: watch::Receiver<bool>
 }
 
 /// Starts both jobs' loops (when the scheduler is enabled).
-pub fn spawn(state: &AppState, shutdown: &watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
-    if !state.settings.scheduler_enabled() {
+pub fn spawn(jobs: &Scheduler, shutdown: &watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+    if !jobs.enabled {
         return Vec::new();
     }
     [Job::EligibilityCheck, Job::MembershipRemoval]
         .into_iter()
-        .map(|job| tokio::spawn(job_loop(state.clone(), job, shutdown.clone())))
+        .map(|job| tokio::spawn(job_loop(jobs.clone(), job, shutdown.clone())))
         .collect()
 }
 

@@ -5,17 +5,17 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
+use crate::workflow::Context;
 use crate::clients::subscription::Revenue;
 use crate::db::{self, audit};
 use crate::domain::eligibility::{evaluate, Eligibility, Facts, Rules};
 use crate::domain::money::Money;
 use crate::domain::selection::{blockers, Blocker, MemberFlags};
 use crate::error::AppResult;
-use crate::notify;
+use crate::workflow::notices;
 
-pub fn rules(state: &AppState) -> Rules {
-    let s = &state.settings;
+pub fn rules(ctx: &Context) -> Rules {
+    let s = &ctx.rules;
     Rules {
         threshold: s.payout_threshold,
         reward: s.reward_per_winner,
@@ -25,34 +25,34 @@ pub fn rules(state: &AppState) -> Rules {
 }
 
 /// Eligibility now, with the queue size. The independent reads run concurrently.
-async fn evaluate_now(state: &AppState) -> AppResult<(Eligibility, i64)> {
+async fn evaluate_now(ctx: &Context) -> AppResult<(Eligibility, i64)> {
     let (revenue, committed, (total, selectable)) = tokio::try_join!(
-        state.subscription.total_revenue(&state.db),
-        db::eligibility::committed_payouts(&state.db),
-        db::eligibility::queue_counts(&state.db),
+        ctx.subscription.total_revenue(&ctx.db),
+        db::eligibility::committed_payouts(&ctx.db),
+        db::eligibility::queue_counts(&ctx.db),
     )?;
-    Ok((evaluate_counts(state, revenue, committed, selectable), total))
+    Ok((evaluate_counts(ctx, revenue, committed, selectable), total))
 }
 
 /// The rules applied to counts taken now (by `evaluate_now`, or under the creation lock).
-pub fn evaluate_counts(state: &AppState, revenue: Revenue, committed: i64, selectable: i64) -> Eligibility {
+pub fn evaluate_counts(ctx: &Context, revenue: Revenue, committed: i64, selectable: i64) -> Eligibility {
     let now = Utc::now();
     evaluate(
-        &rules(state),
+        &rules(ctx),
         &Facts {
             revenue: revenue.total,
             revenue_source: revenue.source,
             today: now.date_naive(),
             committed_payouts: committed,
             selectable_members: selectable,
-            next_check: crate::jobs::schedule::next_after(&state.settings.eligibility_check_cron, now),
+            next_check: crate::domain::schedule::next_after(&ctx.rules.eligibility_check_cron, now),
         },
     )
 }
 
 /// The company's eligibility now.
-pub async fn current(state: &AppState) -> AppResult<Eligibility> {
-    Ok(evaluate_now(state).await?.0)
+pub async fn current(ctx: &Context) -> AppResult<Eligibility> {
+    Ok(evaluate_now(ctx).await?.0)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -90,9 +90,9 @@ pub struct MembersPage {
     pub offset: i64,
 }
 
-pub async fn members(state: &AppState, limit: i64, offset: i64) -> AppResult<MembersPage> {
+pub async fn members(ctx: &Context, limit: i64, offset: i64) -> AppResult<MembersPage> {
     let ((eligibility, total), rows) =
-        tokio::try_join!(evaluate_now(state), async { Ok(db::eligibility::queue_page(&state.db, limit, offset).await?) })?;
+        tokio::try_join!(evaluate_now(ctx), async { Ok(db::eligibility::queue_page(&ctx.db, limit, offset).await?) })?;
     let selectable_count = eligibility.eligible_member_count;
     let members = rows
         .into_iter()
@@ -145,14 +145,14 @@ pub struct CheckOutcome {
 
 /// Both the manual check and the daily job: log the check; when eligible, raise at most one
 /// alert a day and write the admins' email, all in one transaction.
-pub async fn check(state: &AppState, trigger: Trigger) -> AppResult<CheckOutcome> {
-    let eligibility = current(state).await?;
+pub async fn check(ctx: &Context, trigger: Trigger) -> AppResult<CheckOutcome> {
+    let eligibility = current(ctx).await?;
     let (origin, source) = match &trigger {
         Trigger::Manual(origin) => (origin.clone(), "manual"),
         Trigger::Scheduled => (audit::Origin::default(), "scheduled"),
     };
     let snapshot = serde_json::to_value(&eligibility).map_err(crate::error::AppError::internal)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = ctx.db.begin().await?;
     audit::insert(
         &mut tx,
         &origin,
@@ -210,20 +210,16 @@ pub async fn check(state: &AppState, trigger: Trigger) -> AppResult<CheckOutcome
             .await?;
             alert_id = Some(id);
             alert_created = true;
-            for (_, email, name) in db::alerts::active_admins(&mut tx).await? {
-                let vars = [
-                    ("admin_name", name.clone().unwrap_or_else(|| "admin".into())),
-                    ("date", today.to_string()),
-                    ("revenue", eligibility.total_revenue.to_string()),
-                    ("revenue_source", snapshot["revenueSource"].as_str().unwrap_or_default().to_string()),
-                    ("threshold", eligibility.revenue_threshold.to_string()),
-                    ("company_age_months", eligibility.company_age_months.to_string()),
-                    ("available_payouts", eligibility.available_payouts.to_string()),
-                    ("eligible_member_count", eligibility.eligible_member_count.to_string()),
-                ];
-                let key = format!("eligibility_reached:{today}:{}", email.to_lowercase());
-                notify::enqueue(&mut tx, &notify::templates::render("eligibility_reached", &email, key, None, &vars)).await?;
-            }
+            let vars = [
+                ("date", today.to_string()),
+                ("revenue", eligibility.total_revenue.to_string()),
+                ("revenue_source", snapshot["revenueSource"].as_str().unwrap_or_default().to_string()),
+                ("threshold", eligibility.revenue_threshold.to_string()),
+                ("company_age_months", eligibility.company_age_months.to_string()),
+                ("available_payouts", eligibility.available_payouts.to_string()),
+                ("eligible_member_count", eligibility.eligible_member_count.to_string()),
+            ];
+            notices::to_every_admin(&mut tx, "eligibility_reached", &format!("eligibility_reached:{today}"), None, &vars).await?;
         }
     }
     tx.commit().await?;

@@ -10,7 +10,6 @@ use uuid::Uuid;
 
 use crate::crypto::Keyring;
 use crate::domain::audit_chain;
-use crate::domain::approvals;
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -124,7 +123,7 @@ pub async fn run(db: &PgPool, keyring: &Keyring) -> Result<Report, sqlx::Error> 
             Outcome::Current => continue,
         };
         let mut trail = trail.and_then(|t| t.as_array().cloned()).unwrap_or_default();
-        let entry = audit_chain::entry(&trail, "bank_details_reencrypted", "system", &approvals::now_iso(), json!({ "keyId": keyring.current_key_id() }));
+        let entry = audit_chain::entry(&trail, "bank_details_reencrypted", "system", &crate::domain::processing::iso(chrono::Utc::now()), json!({ "keyId": keyring.current_key_id() }));
         trail.push(entry);
         sqlx::query("UPDATE payout_management SET bank_details = $2, audit_trail = $3, updated_at = now() WHERE id = $1")
             .bind(id)

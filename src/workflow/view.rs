@@ -7,9 +7,11 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::payouts::PayoutRow;
 use crate::domain::approvals::ApprovalWorkflow;
 use crate::domain::money::Money;
+use crate::domain::payout::{PaymentMethod, Payout, StoredBankDetails};
+use crate::domain::processing::Processing;
+use crate::domain::status::PayoutStatus;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -39,8 +41,8 @@ pub struct PayoutView {
     pub queue_position: i32,
     pub amount: Money,
     pub currency: String,
-    pub status: String,
-    pub payment_method: String,
+    pub status: PayoutStatus,
+    pub payment_method: PaymentMethod,
     #[schema(value_type = Object)]
     pub eligibility_check: Value,
     pub approval_workflow: ApprovalWorkflow,
@@ -64,20 +66,8 @@ pub struct PayoutView {
 
 /// Masks whatever shape `bank_details` has: our encrypted envelope with display fields, or the
 /// old service's plaintext fields (which are never shown as they are).
-pub fn mask_bank(value: &Value) -> Option<MaskedBank> {
-    if value.is_null() || value.as_object().is_some_and(|o| o.is_empty()) {
-        return None;
-    }
-    let text = |k: &str| value.get(k).and_then(Value::as_str).map(String::from);
-    let last4 = text("last4").or_else(|| {
-        let digits: String = text("accountNumber")?.chars().filter(char::is_ascii_digit).collect();
-        (digits.len() >= 4).then(|| digits[digits.len() - 4..].to_string())
-    });
-    Some(MaskedBank {
-        last4,
-        account_type: text("accountType"),
-        bank_name: text("bankName"),
-    })
+pub fn mask_bank(stored: &StoredBankDetails) -> MaskedBank {
+    MaskedBank { last4: stored.last4(), account_type: stored.text("accountType"), bank_name: stored.text("bankName") }
 }
 
 /// Removes anything secret from the stored processing object (instructions are stored masked,
@@ -95,33 +85,35 @@ fn scrub_processing(value: &Value) -> Value {
     }
 }
 
-pub fn payout_view(row: &PayoutRow, configured_required: u32, show_internal: bool) -> PayoutView {
-    let workflow = ApprovalWorkflow::read(row.approval_workflow.as_ref().unwrap_or(&Value::Null), configured_required);
+/// The payout as a reader sees it; `show_internal` (finance roles) adds the staff notes.
+pub fn payout_view(p: &Payout, show_internal: bool) -> PayoutView {
+    let workflow = p.approval_workflow.clone();
     PayoutView {
-        id: row.id,
-        payout_id: row.payout_id.clone(),
-        user_id: row.user_id,
-        member: Member { user_id: row.user_id, name: row.member_name.clone(), email: row.member_email.clone() },
-        membership_id: row.membership_id,
-        queue_position: row.queue_position,
-        amount: Money::new(row.amount),
-        currency: row.currency.clone().unwrap_or_else(|| "USD".into()),
-        status: row.status().map(|s| s.as_str().to_string()).unwrap_or_else(|| row.status.clone()),
-        payment_method: row.payment_method.clone(),
-        eligibility_check: row.eligibility_check.clone().unwrap_or_else(|| json!({})),
+        id: p.id,
+        payout_id: p.payout_id.clone(),
+        user_id: p.user_id,
+        member: Member { user_id: p.user_id, name: p.member.name.clone(), email: p.member.email.clone() },
+        membership_id: p.membership_id,
+        queue_position: p.queue_position,
+        amount: p.amount,
+        currency: p.currency.clone(),
+        status: p.status,
+        payment_method: p.payment_method,
+        eligibility_check: p.eligibility_check.clone(),
         current_approvals: workflow.current(),
         required_approvals: workflow.required_approvals,
         approval_workflow: workflow,
-        scheduled_date: row.scheduled_date,
-        completed_date: row.completed_date,
-        bank_details: row.bank_details.as_ref().and_then(mask_bank),
-        tax_withholding: row.tax_withholding.as_ref().map(scrub_processing),
-        processing: row.processing.as_ref().map(scrub_processing),
-        receipt_url: row.receipt_url.clone(),
-        internal_notes: if show_internal { Some(row.internal_notes.clone().unwrap_or_else(|| json!([]))) } else { None },
-        created_by: row.created_by,
-        created_at: row.created_at,
-        updated_at: row.updated_at,
+        scheduled_date: p.scheduled_date,
+        completed_date: p.completed_date,
+        bank_details: p.bank_details.as_ref().map(mask_bank),
+        tax_withholding: p.tax_withholding.as_ref().map(scrub_processing),
+        // Never-processed payouts show null, as the column holds.
+        processing: (p.processing != Processing::default()).then(|| scrub_processing(&p.processing.to_value())),
+        receipt_url: p.receipt_url.clone(),
+        internal_notes: if show_internal { Some(p.internal_notes.clone().unwrap_or_else(|| json!([]))) } else { None },
+        created_by: p.created_by,
+        created_at: p.created_at,
+        updated_at: p.updated_at,
     }
 }
 
@@ -132,14 +124,14 @@ mod tests {
     #[test]
     fn bank_details_are_masked_in_every_shape() {
         let ours = json!({"encrypted": "ab", "iv": "cd", "authTag": "ef", "last4": "6789", "accountType": "checking", "bankName": "First Bank", "keyId": "k1"});
-        let m = mask_bank(&ours).unwrap();
+        let m = mask_bank(&StoredBankDetails(ours));
         assert_eq!((m.last4.as_deref(), m.account_type.as_deref()), (Some("6789"), Some("checking")));
         let legacy = json!({"accountHolderName": "Old Row", "routingNumber": "011000015", "accountNumber": "123456789", "accountType": "savings"});
-        let m = mask_bank(&legacy).unwrap();
+        let m = mask_bank(&StoredBankDetails(legacy));
         assert_eq!(m.last4.as_deref(), Some("6789"));
         let shown = serde_json::to_string(&m).unwrap();
         assert!(!shown.contains("123456789") && !shown.contains("011000015"), "{shown}");
-        assert!(mask_bank(&json!(null)).is_none() && mask_bank(&json!({})).is_none());
+        assert!(StoredBankDetails::parse(Some(json!(null))).is_none() && StoredBankDetails::parse(Some(json!({}))).is_none());
     }
 
     #[test]

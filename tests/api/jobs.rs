@@ -154,7 +154,9 @@ async fn membership_removal_retires_paid_members_once() {
     sqlx::query("UPDATE payout_management SET completed_date = now() - interval '11 months' WHERE payout_id = $1").bind(&recent).execute(db).await.unwrap();
     let mut env = base_env(&d.app.database_url);
     env.insert("SUBSCRIPTION_SERVICE_URL".into(), d.standin.url.clone());
-    let state = payout_service::app::AppState::new(payout_service::config::Settings::from_map(&env, payout_service::config::Purpose::Serve).unwrap(), db.clone());
+    let settings = payout_service::config::Settings::from_map(&env, payout_service::config::Purpose::Serve).unwrap();
+    let ctx = payout_service::workflow::Context::new(&settings, db.clone());
+    let state = payout_service::jobs::Scheduler::new(&settings, ctx, "test-instance".into());
     use payout_service::jobs::scheduler::{run_slot, Job};
     let summary = run_slot(&state, Job::MembershipRemoval, chrono::Utc::now(), "manual").await.unwrap().unwrap();
     assert_eq!((summary["removed"].as_i64(), summary["subscriptionsCancelled"].as_i64()), (Some(1), Some(1)));

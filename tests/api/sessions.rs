@@ -223,7 +223,7 @@ async fn every_endpoint_but_the_open_ones_requires_a_session() {
 #[tokio::test]
 async fn role_extractors_answer_403_for_the_wrong_role() {
     use axum::routing::get;
-    use payout_service::auth::{AdminUser, FinanceUser};
+    use payout_service::http::session::{AdminUser, FinanceUser};
     use payout_service::http::Envelope;
     let probes = axum::Router::new()
         .route("/api/test/admin-only", get(|AdminUser(u): AdminUser| async move { Envelope::ok(u.email) }))

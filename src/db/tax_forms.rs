@@ -1,0 +1,81 @@
+//! The main app's `tax_forms`: W-9s as members submit them and the 1099-MISC written when a
+//! payout completes.
+
+use serde_json::Value;
+use sqlx::{PgExecutor, Postgres, Transaction};
+use uuid::Uuid;
+
+/// Whether a W-9 is on file (any status but pending).
+pub async fn has_w9<'e>(db: impl PgExecutor<'e>, user_id: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM tax_forms WHERE user_id = $1 AND form_type = 'W-9' AND status IS DISTINCT FROM 'pending') AS "exists!""#,
+        user_id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// A W-9 to store (the TIN inside `w9_data` already encrypted).
+pub struct NewW9 {
+    pub user_id: Uuid,
+    pub tax_year: i32,
+    pub recipient: Value,
+    pub w9_data: Value,
+    pub generation: Value,
+}
+
+/// Stores a W-9 as generated; returns (id, form_id).
+pub async fn insert_w9(tx: &mut Transaction<'_, Postgres>, w9: NewW9) -> Result<(Uuid, String), sqlx::Error> {
+    let row = sqlx::query!(
+        r#"INSERT INTO tax_forms (id, form_id, user_id, form_type, tax_year, status, recipient_info, w9_data, generation, corrections, created_at, updated_at)
+           VALUES (gen_random_uuid(), gen_random_uuid()::text, $1, 'W-9', $2, 'generated', $3, $4, $5, '[]', now(), now())
+           RETURNING id, form_id AS "form_id!""#,
+        w9.user_id,
+        w9.tax_year,
+        w9.recipient,
+        w9.w9_data,
+        w9.generation,
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((row.id, row.form_id))
+}
+
+/// The pending 1099-MISC for a completed payout.
+pub async fn insert_1099(
+    tx: &mut Transaction<'_, Postgres>,
+    user_id: Uuid,
+    tax_year: i32,
+    recipient: &Value,
+    payer: &Value,
+    income: &Value,
+    notes: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO tax_forms (id, form_id, user_id, form_type, tax_year, status, recipient_info, payer_info, income_details, corrections, notes, created_at, updated_at)
+         VALUES (gen_random_uuid(), gen_random_uuid()::text, $1, '1099-MISC', $2, 'pending', $3, $4, $5, '[]', $6, now(), now())",
+        user_id,
+        tax_year,
+        recipient,
+        payer,
+        income,
+        notes,
+    )
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+/// Appends `note` to the payout's 1099-MISC so nobody files it as is.
+pub async fn flag_1099(tx: &mut Transaction<'_, Postgres>, user_id: Uuid, payout_id: &str, note: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE tax_forms SET notes = coalesce(notes, '') || $2, updated_at = now()
+         WHERE user_id = $1 AND form_type = '1099-MISC' AND income_details ->> 'payoutId' = $3",
+        user_id,
+        note,
+        payout_id,
+    )
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}

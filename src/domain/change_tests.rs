@@ -1,0 +1,125 @@
+//! The pure rules of every payout action, without a database.
+
+use chrono::TimeZone;
+use rust_decimal::Decimal;
+
+use super::*;
+use crate::domain::payout::tests_support::payout;
+
+fn rules() -> ChangeRules {
+    ChangeRules {
+        required_approvals: 2,
+        allow_creator_approval: false,
+        calculation: CalculationRules { retention_fee: Decimal::from(300), backup_withholding_rate: Decimal::new(24, 2) },
+        company_name: "Tenure".into(),
+    }
+}
+
+fn admin(id: i32) -> Actor {
+    Actor { user_id: Some(Uuid::from_u128(100 + id as u128)), admin_id: Some(id), email: Some(format!("a{id}@tenure.test")), name: None, role: Some("Manager".into()) }
+}
+
+fn facts() -> Facts {
+    Facts::at(Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap())
+}
+
+fn step(d: Result<Decision, Refusal>) -> Step {
+    match d {
+        Ok(Decision::Change(s)) => s,
+        other => panic!("expected a change, got {other:?}"),
+    }
+}
+
+#[test]
+fn two_distinct_admins_approve_and_the_member_hears_once() {
+    let p = payout();
+    let first = step(decide(&p, &PayoutAction::Approve { comment: None }, &facts(), &admin(2), &rules()));
+    assert_eq!(first.after.status, PayoutStatus::PendingApproval);
+    assert!(first.notices.is_empty());
+    assert_eq!(first.audit.as_ref().unwrap().action, "payout_approval_added");
+    let again = decide(&first.after, &PayoutAction::Approve { comment: None }, &facts(), &admin(2), &rules());
+    assert_eq!(again, Err(Refusal::Approval(ApprovalRefusal::AlreadyApproved)));
+    let creator = decide(&first.after, &PayoutAction::Approve { comment: None }, &facts(), &admin(1), &rules());
+    assert!(matches!(creator, Err(Refusal::Approval(ApprovalRefusal::SelfApproval(_)))));
+    let second = step(decide(&first.after, &PayoutAction::Approve { comment: Some("ok".into()) }, &facts(), &admin(3), &rules()));
+    assert_eq!(second.after.status, PayoutStatus::Approved);
+    assert_eq!(second.notices, vec![Notice::Member { template: "payout_approved", vars: vec![] }]);
+    assert_eq!(second.after.audit_trail.entries.len(), 2);
+    assert!(second.after.audit_trail.is_intact());
+}
+
+#[test]
+fn the_table_is_asked_before_any_rule() {
+    let mut p = payout();
+    p.status = PayoutStatus::Cancelled;
+    let refused = decide(&p, &PayoutAction::MarkSent(SentDetails { sent_date: facts().now, expected_arrival: facts().now, tracking_number: None, notes: None }), &facts(), &admin(2), &rules());
+    assert!(matches!(refused, Err(Refusal::InvalidStatus(InvalidTransition { from: PayoutStatus::Cancelled, action: Action::MarkSent }))));
+}
+
+#[test]
+fn instructions_need_a_readable_destination_and_record_the_calculation() {
+    let mut p = payout();
+    p.status = PayoutStatus::Approved;
+    let gen = PayoutAction::GenerateInstructions;
+    assert_eq!(decide(&p, &gen, &Facts { bank: BankFact::Missing, ..facts() }, &admin(2), &rules()), Err(Refusal::BankDetailsMissing));
+    p.bank_details = Some(StoredBankDetails(json!({ "encrypted": "x", "last4": "6789", "accountType": "checking" })));
+    assert_eq!(decide(&p, &gen, &Facts { bank: BankFact::Unreadable, ..facts() }, &admin(2), &rules()), Err(Refusal::BankDetailsUnreadable));
+    let s = step(decide(&p, &gen, &Facts { bank: BankFact::Clear(json!({})), has_w9: false, ..facts() }, &admin(2), &rules()));
+    let calc = s.after.processing.calculation.clone().unwrap();
+    assert_eq!(calc.net_amount.to_string(), "75700.00", "100000 − 300 − 24%");
+    let actions: Vec<_> = s.after.audit_trail.entries.iter().map(|e| e["action"].as_str().unwrap().to_string()).collect();
+    assert_eq!(actions, ["bank_details_decrypted", "instructions_generated"]);
+    p.payment_method = PaymentMethod::Wire;
+    assert_eq!(decide(&p, &gen, &facts(), &admin(2), &rules()), Err(Refusal::UnsupportedPaymentMethod(PaymentMethod::Wire)));
+    p.payment_method = PaymentMethod::Check;
+    assert_eq!(decide(&p, &gen, &facts(), &admin(2), &rules()), Err(Refusal::AddressMissing));
+}
+
+#[test]
+fn confirmation_files_a_1099_and_failure_after_it_flags_that_form() {
+    let mut p = payout();
+    p.status = PayoutStatus::PaymentSent;
+    p.processing.sent_date = Some(Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap());
+    let early = ConfirmDetails { completed_date: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(), confirmation_number: None, notes: None };
+    assert!(matches!(decide(&p, &PayoutAction::Confirm(early), &facts(), &admin(2), &rules()), Err(Refusal::Invalid { field: "completedDate", .. })));
+    let ok = ConfirmDetails { completed_date: Utc.with_ymd_and_hms(2026, 2, 3, 0, 0, 0).unwrap(), confirmation_number: Some("C1".into()), notes: None };
+    let s = step(decide(&p, &PayoutAction::Confirm(ok), &Facts { has_w9: true, ..facts() }, &admin(2), &rules()));
+    assert_eq!(s.after.status, PayoutStatus::Completed);
+    assert!(matches!(&s.effects[..], [Effect::File1099 { tax_year: 2026, .. }]));
+    let failed = step(decide(&s.after, &PayoutAction::MarkFailed { reason: "returned".into(), return_code: Some("R01".into()) }, &facts(), &admin(2), &rules()));
+    assert!(matches!(&failed.effects[..], [Effect::Flag1099 { note }] if note.contains("R01")));
+    assert_eq!(failed.notices.len(), 2, "the member and every admin");
+    let reissued = step(decide(&failed.after, &PayoutAction::Reissue, &facts(), &admin(2), &rules()));
+    assert_eq!(reissued.after.status, PayoutStatus::PendingApproval);
+    assert_eq!((reissued.after.completed_date, reissued.after.receipt_url.clone()), (None, None));
+    assert_eq!(reissued.after.processing.reissues, Some(1));
+    assert!(reissued.after.processing.failures.as_ref().is_some_and(|f| f.len() == 1), "the history of failures stays");
+}
+
+#[test]
+fn new_bank_details_after_an_approval_clear_it() {
+    let p = payout();
+    let approved_once = step(decide(&p, &PayoutAction::Approve { comment: None }, &facts(), &admin(2), &rules())).after;
+    let d = NewDestination { envelope: json!({ "encrypted": "e" }), last4: "1111".into(), account_type: "savings".into(), bank_name: None };
+    let s = step(decide(&approved_once, &PayoutAction::ChangeDestination(d.clone()), &facts(), &Actor { admin_id: None, ..admin(9) }, &rules()));
+    assert_eq!(s.after.approval_workflow.current(), 0);
+    assert_eq!(s.after.audit_trail.entries.last().unwrap()["action"], "bank_details_changed_approvals_cleared");
+    assert_eq!(s.after.bank_details.as_ref().unwrap().last4().as_deref(), Some("1111"));
+    let untouched = step(decide(&p, &PayoutAction::ChangeDestination(d), &facts(), &admin(9), &rules()));
+    assert_eq!(untouched.after.audit_trail.entries.last().unwrap()["action"], "bank_details_updated");
+}
+
+#[test]
+fn a_receipt_and_a_removal_are_recorded_once() {
+    let mut p = payout();
+    p.status = PayoutStatus::Completed;
+    let issue = PayoutAction::IssueReceipt { sha256: "ab".into(), bytes: 10 };
+    let s = step(decide(&p, &issue, &facts(), &admin(2), &rules()));
+    assert!(s.audit.is_none());
+    assert_eq!(decide(&s.after, &issue, &facts(), &admin(2), &rules()), Ok(Decision::Unchanged));
+    let remove = PayoutAction::RemoveMembership { months: 12 };
+    let s = step(decide(&p, &remove, &Facts { member_status: Some("Active".into()), ..facts() }, &Actor::system(), &rules()));
+    assert_eq!(s.effects, vec![Effect::DeactivateMember]);
+    assert_eq!(s.after.audit_trail.entries[0]["actor"], "system");
+    assert_eq!(decide(&s.after, &remove, &facts(), &Actor::system(), &rules()), Ok(Decision::Unchanged));
+}

@@ -1,0 +1,63 @@
+//! What every request handler can reach: the use cases' context, the settings, and the
+//! transport's own parts (sessions, rate limits, metrics). Built once by `app`.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Instant;
+
+use sqlx::PgPool;
+
+use crate::auth::SessionValidator;
+use crate::config::Settings;
+use crate::http::metrics::Metrics;
+use crate::http::rate_limit::RateLimiter;
+use crate::workflow::Context;
+
+/// Shared by every request; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub settings: Settings,
+    /// The use cases' context (pool, keyring, clients, rules).
+    pub ctx: Context,
+    /// The same pool as `ctx.db`, for health and the middleware.
+    pub db: PgPool,
+    pub metrics: Metrics,
+    pub sessions: SessionValidator,
+    pub rate_limiter: RateLimiter,
+    pub started_at: Instant,
+    /// Names this process in job slots and outbox claims.
+    pub instance_id: String,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(settings: Settings, db: PgPool) -> Self {
+        let ctx = Context::new(&settings, db.clone());
+        let sessions = SessionValidator::new(&settings);
+        let rate_limiter = RateLimiter::new(
+            settings.rate_limit_max,
+            settings.rate_limit_window.as_secs(),
+            settings.trust_proxy,
+            settings.rate_limit_store,
+        );
+        let instance_id = crate::instance_id();
+        AppState(Arc::new(Inner {
+            settings,
+            ctx,
+            db,
+            metrics: Metrics::default(),
+            sessions,
+            rate_limiter,
+            started_at: Instant::now(),
+            instance_id,
+        }))
+    }
+}

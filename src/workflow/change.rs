@@ -1,0 +1,143 @@
+//! The one path every payout change takes: lock the row, ask SPEC §4's table, read what the
+//! action's rule needs, apply the pure rule (`domain::change`), write with compare-and-set
+//! (the hash chain and head included), write the `user_audit_logs` row, the effects on other
+//! tables and the outbox rows — in one transaction.
+
+use chrono::Utc;
+use serde_json::{json, Value};
+use sqlx::{Postgres, Transaction};
+
+use crate::crypto::Keyring;
+use crate::db::{self, audit};
+use crate::domain::change::{decide, Actor, BankFact, Decision, Effect, Facts, PayoutAction, Refusal};
+use crate::domain::payout::{PaymentMethod, Payout, StoredBankDetails};
+use crate::domain::status::transition;
+use crate::error::{AppError, AppResult};
+use crate::workflow::{notices, Context};
+
+/// A payout before and after an action, and what the action read on the way.
+#[derive(Debug)]
+pub struct Applied {
+    pub before: Payout,
+    pub after: Payout,
+    pub facts: Facts,
+    /// False when the action had already happened (nothing was written).
+    pub changed: bool,
+}
+
+/// Applies `action` to the payout `payout_id` on behalf of `by`.
+pub async fn apply(ctx: &Context, payout_id: &str, by: &Actor, origin: &audit::Origin, action: PayoutAction) -> AppResult<Applied> {
+    let mut tx = ctx.db.begin().await?;
+    let before = lock(ctx, &mut tx, payout_id).await?;
+    transition(before.status, action.kind()).map_err(|e| AppError::from_refusal(Refusal::InvalidStatus(e), &before.payout_id))?;
+    let facts = load_facts(ctx, &mut tx, &before, &action).await?;
+    let step = match decide(&before, &action, &facts, by, &ctx.rules.change()) {
+        Ok(Decision::Change(step)) => step,
+        Ok(Decision::Unchanged) => return Ok(Applied { after: before.clone(), before, facts, changed: false }),
+        Err(refusal) => return Err(AppError::from_refusal(refusal, &before.payout_id)),
+    };
+    let after = db::payouts::update(&mut tx, &before, &step.after)
+        .await?
+        // The row is locked, so this means a bug, not a race: refuse rather than write blind.
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("compare-and-set failed on a locked payout")))?;
+    let after = with_policy(ctx, after);
+    if let Some(record) = step.audit {
+        let mut metadata = json!({ "payoutId": before.payout_id });
+        if let Value::Object(extra) = record.metadata {
+            metadata.as_object_mut().into_iter().for_each(|m| m.extend(extra.clone()));
+        }
+        let log = audit::AuditLog {
+            entity_type: "payout",
+            entity_id: Some(before.id),
+            action: record.action,
+            old_values: Some(record.old_values),
+            new_values: Some(record.new_values),
+            success: true,
+            error_message: None,
+            metadata,
+        };
+        audit::insert(&mut tx, &payout_origin(origin, &before), log).await?;
+    }
+    for effect in &step.effects {
+        run_effect(&mut tx, &before, effect).await?;
+    }
+    notices::send(&mut tx, &after, &step.notices).await?;
+    tx.commit().await?;
+    Ok(Applied { before, after, facts, changed: true })
+}
+
+/// The payout locked for the transaction, or 404.
+pub async fn lock(ctx: &Context, tx: &mut Transaction<'_, Postgres>, payout_id: &str) -> AppResult<Payout> {
+    let payout = db::payouts::lock(tx, payout_id).await?.ok_or(AppError::PayoutNotFound)?;
+    Ok(with_policy(ctx, payout))
+}
+
+/// A stricter REQUIRED_APPROVALS applies to open payouts too.
+pub fn with_policy(ctx: &Context, mut payout: Payout) -> Payout {
+    let w = &mut payout.approval_workflow;
+    w.required_approvals = w.required_approvals.max(ctx.rules.required_approvals);
+    payout
+}
+
+/// Audit rows about a payout name its member as `user_id`.
+pub fn payout_origin(origin: &audit::Origin, payout: &Payout) -> audit::Origin {
+    audit::Origin { user_id: Some(payout.user_id), ..origin.clone() }
+}
+
+/// Reads, under the lock, what the action's rule needs beyond the row.
+async fn load_facts(ctx: &Context, tx: &mut Transaction<'_, Postgres>, payout: &Payout, action: &PayoutAction) -> AppResult<Facts> {
+    let mut facts = Facts::at(Utc::now());
+    match action {
+        PayoutAction::Approve { .. } => {
+            if let Some(id) = payout.created_by {
+                facts.creator_email = db::users::admin_email(tx, id).await?;
+            }
+        }
+        PayoutAction::GenerateInstructions => {
+            facts.has_w9 = db::tax_forms::has_w9(&mut **tx, payout.user_id).await?;
+            match payout.payment_method {
+                PaymentMethod::Check => facts.mailing_address = db::users::primary_address(tx, payout.user_id).await?,
+                PaymentMethod::Ach => facts.bank = decrypt_bank(&ctx.keyring, payout.bank_details.as_ref()),
+                PaymentMethod::Wire | PaymentMethod::Paypal => {}
+            }
+        }
+        PayoutAction::Confirm(_) if payout.processing.calculation.is_none() => {
+            facts.has_w9 = db::tax_forms::has_w9(&mut **tx, payout.user_id).await?;
+        }
+        PayoutAction::RemoveMembership { .. } => facts.member_status = db::users::status(tx, payout.user_id).await?,
+        _ => {}
+    }
+    Ok(facts)
+}
+
+/// The bank details in clear, from our encrypted form or a legacy plaintext row.
+pub fn decrypt_bank(keyring: &Keyring, stored: Option<&StoredBankDetails>) -> BankFact {
+    let Some(stored) = stored else { return BankFact::Missing };
+    let mut clear = if Keyring::is_encrypted(&stored.0) {
+        let Ok((plain, _)) = keyring.decrypt(&stored.0) else { return BankFact::Unreadable };
+        let Ok(value) = serde_json::from_slice::<Value>(&plain) else { return BankFact::Unreadable };
+        value
+    } else {
+        stored.0.clone()
+    };
+    if let Some(o) = clear.as_object_mut() {
+        o.retain(|k, _| ["accountHolderName", "routingNumber", "accountNumber", "accountType", "bankName"].contains(&k.as_str()));
+    }
+    let has = |k: &str| clear.get(k).and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+    if has("routingNumber") && has("accountNumber") {
+        BankFact::Clear(clear)
+    } else {
+        BankFact::Unreadable
+    }
+}
+
+async fn run_effect(tx: &mut Transaction<'_, Postgres>, payout: &Payout, effect: &Effect) -> AppResult<()> {
+    match effect {
+        Effect::File1099 { tax_year, recipient, payer, income, notes } => {
+            db::tax_forms::insert_1099(tx, payout.user_id, *tax_year, recipient, payer, income, notes).await?
+        }
+        Effect::Flag1099 { note } => db::tax_forms::flag_1099(tx, payout.user_id, &payout.payout_id, note).await?,
+        Effect::DeactivateMember => db::users::deactivate(tx, payout.user_id).await?,
+    }
+    Ok(())
+}
