@@ -3,8 +3,12 @@
 pub mod alerts;
 pub mod audit;
 pub mod eligibility;
+pub mod idempotency;
+pub mod job_slots;
 pub mod migrate;
+pub mod outbox;
 pub mod payouts;
+pub mod rate_limits;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -34,4 +38,9 @@ pub fn pool(settings: &Settings, database_url: &str) -> anyhow::Result<PgPool> {
 /// Pool numbers for health and metrics.
 pub fn pool_stats(pool: &PgPool, max: u32) -> crate::http::metrics::PoolStats {
     crate::http::metrics::PoolStats { size: pool.size(), idle: pool.num_idle() as u32, max }
+}
+
+/// One round trip: is the database answering?
+pub async fn ping(db: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query_scalar!("SELECT 1 AS ping").fetch_one(db).await.map(|_| ())
 }
