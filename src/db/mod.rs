@@ -9,6 +9,7 @@ pub mod migrate;
 pub mod outbox;
 pub mod payouts;
 pub mod rate_limits;
+pub mod sessions;
 
 use std::str::FromStr;
 use std::time::Duration;
