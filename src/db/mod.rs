@@ -7,9 +7,12 @@ pub mod idempotency;
 pub mod job_slots;
 pub mod migrate;
 pub mod outbox;
+pub mod payout_secrets;
+pub mod payout_trail;
 pub mod payouts;
 pub mod rate_limits;
 pub mod sessions;
+pub mod tax_forms;
 
 use std::str::FromStr;
 use std::time::Duration;

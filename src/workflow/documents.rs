@@ -118,8 +118,7 @@ pub async fn receipt(state: &AppState, actor: &str, row: &PayoutRow) -> AppResul
         // Checked again under the lock: two downloads at once record one entry.
         if !issued(&locked) {
             let (trail, _) = chain(&locked, "receipt_issued", actor, json!({ "sha256": hash, "bytes": pdf.len() }));
-            sqlx::query("UPDATE payout_management SET audit_trail = $2, updated_at = now() WHERE id = $1").bind(locked.id).bind(trail).execute(&mut *tx).await?;
-            crate::db::payouts::set_head(&mut tx, locked.id).await?;
+            crate::db::payout_trail::set(&mut tx, locked.id, trail).await?;
         }
         tx.commit().await?;
     }
