@@ -8,7 +8,8 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::config::{SessionColumns, Settings};
+use crate::config::Settings;
+use crate::db::sessions::SessionQueries;
 use crate::domain::change::Actor;
 use crate::error::AppError;
 use token::{TokenError, TokenRules};
@@ -89,55 +90,14 @@ pub struct SessionValidator {
     secret: Vec<u8>,
     cookie_prefix: String,
     require_signed_bearer: bool,
-    lookup_sql: String,
-    refresh_sql: String,
+    queries: SessionQueries,
     refresh: bool,
     update_age_ms: i64,
     expires_in_ms: i64,
 }
 
-/// One row: the session, its user and the user's admin role (if any).
-#[derive(sqlx::FromRow)]
-struct SessionRow {
-    session_id: String,
-    user_id: Uuid,
-    email: String,
-    name: Option<String>,
-    expires_at_ms: i64,
-    now_ms: i64,
-    admin_id: Option<i32>,
-    admin_role: Option<String>,
-}
-
 impl SessionValidator {
     pub fn new(settings: &Settings) -> Self {
-        // A stock install keeps "userId" as text; the cast keeps the users primary key usable.
-        let (expires, user_id, updated) = match settings.better_auth_columns {
-            SessionColumns::Snake => ("expires_at", "user_id", "updated_at"),
-            SessionColumns::Camel => ("\"expiresAt\"", "\"userId\"::uuid", "\"updatedAt\""),
-        };
-        // EXTRACT(EPOCH …) reads a `timestamp` as UTC and a `timestamptz` as the instant it is,
-        // so both column types compare correctly. An admin row counts only while active; with two
-        // rows differing only in case, the strongest role wins (enum order).
-        let lookup_sql = format!(
-            "SELECT s.id AS session_id, u.id AS user_id, u.email, u.name,
-                    (EXTRACT(EPOCH FROM s.{expires}) * 1000)::bigint AS expires_at_ms,
-                    (EXTRACT(EPOCH FROM now()) * 1000)::bigint AS now_ms,
-                    a.id AS admin_id, a.role::text AS admin_role
-             FROM session s
-             JOIN users u ON u.id = s.{user_id}
-             LEFT JOIN LATERAL (
-                 SELECT id, role FROM admin
-                 WHERE lower(email) = lower(u.email) AND lower(coalesce(status, 'active')) = 'active'
-                 ORDER BY role, id LIMIT 1
-             ) a ON true
-             WHERE s.token = $1"
-        );
-        // sqlx connects with TimeZone=UTC, so to_timestamp() lands right in either column type.
-        let refresh_sql = format!(
-            "UPDATE session SET {expires} = to_timestamp($2::float8 / 1000), {updated} = now()
-             WHERE token = $1 AND {expires} < to_timestamp($2::float8 / 1000)"
-        );
         SessionValidator {
             secret: settings
                 .better_auth_secret
@@ -146,8 +106,7 @@ impl SessionValidator {
                 .unwrap_or_default(),
             cookie_prefix: settings.better_auth_cookie_prefix.clone(),
             require_signed_bearer: settings.require_signed_bearer,
-            lookup_sql,
-            refresh_sql,
+            queries: SessionQueries::new(settings.better_auth_columns),
             refresh: settings.session_refresh,
             update_age_ms: settings.session_update_age.as_millis() as i64,
             expires_in_ms: settings.session_expires_in.as_millis() as i64,
@@ -169,15 +128,14 @@ impl SessionValidator {
             TokenError::Missing => AppError::Unauthorized,
             TokenError::Invalid => AppError::InvalidSession,
         })?;
-        let row: Option<SessionRow> = sqlx::query_as(&self.lookup_sql).bind(&token).fetch_optional(db).await?;
-        let row = row.ok_or(AppError::InvalidSession)?;
+        let row = self.queries.lookup(db, &token).await?.ok_or(AppError::InvalidSession)?;
         if row.expires_at_ms <= row.now_ms {
             return Err(AppError::InvalidSession);
         }
         if self.refresh && row.expires_at_ms - row.now_ms < self.update_age_ms {
             let new_expiry_ms = row.now_ms + self.expires_in_ms;
             // A failed refresh must not fail the request: the session is still valid now.
-            if let Err(e) = sqlx::query(&self.refresh_sql).bind(&token).bind(new_expiry_ms).execute(db).await {
+            if let Err(e) = self.queries.refresh(db, &token, new_expiry_ms).await {
                 tracing::warn!(error.message = %e, "session refresh failed");
             }
         }

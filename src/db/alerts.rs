@@ -4,6 +4,7 @@ use serde_json::Value;
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
+/// An alert to raise.
 pub struct NewAlert<'a> {
     pub title: String,
     pub message: String,
@@ -14,7 +15,7 @@ pub struct NewAlert<'a> {
     pub metadata: Value,
 }
 
-/// Returns (id, alert_id).
+/// Raises an alert; returns (id, alert_id).
 pub async fn insert(tx: &mut Transaction<'_, Postgres>, alert: NewAlert<'_>) -> Result<(Uuid, String), sqlx::Error> {
     let row = sqlx::query!(
         r#"INSERT INTO admin_alerts (id, alert_id, title, message, severity, category, status, related_entity,
@@ -32,6 +33,14 @@ pub async fn insert(tx: &mut Transaction<'_, Postgres>, alert: NewAlert<'_>) -> 
     .fetch_one(&mut **tx)
     .await?;
     Ok((row.id, row.alert_id))
+}
+
+/// Serialises raising the payout-eligible alert across instances until the transaction ends.
+pub async fn lock_eligible_alerts(tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('payout-service:eligibility-alert'))")
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
 }
 
 /// Today's (UTC) payout-eligible alert, if one was raised.

@@ -14,6 +14,7 @@ pub struct Origin {
     pub request_id: Option<String>,
 }
 
+/// What happened, to which entity: the action's side of an audit row.
 pub struct AuditLog<'a> {
     pub entity_type: &'a str,
     pub entity_id: Option<Uuid>,
@@ -26,6 +27,7 @@ pub struct AuditLog<'a> {
     pub metadata: Value,
 }
 
+/// Writes one audit row (the request id goes into its metadata); returns its id.
 pub async fn insert(tx: &mut Transaction<'_, Postgres>, origin: &Origin, log: AuditLog<'_>) -> Result<Uuid, sqlx::Error> {
     let mut metadata = log.metadata;
     if !metadata.is_object() {

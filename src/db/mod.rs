@@ -3,8 +3,14 @@
 pub mod alerts;
 pub mod audit;
 pub mod eligibility;
+pub mod idempotency;
+pub mod job_slots;
 pub mod migrate;
+pub mod outbox;
+pub mod payout_secrets;
 pub mod payouts;
+pub mod rate_limits;
+pub mod sessions;
 pub mod tax_forms;
 pub mod users;
 
@@ -36,4 +42,9 @@ pub fn pool(settings: &Settings, database_url: &str) -> anyhow::Result<PgPool> {
 /// Pool numbers for health and metrics.
 pub fn pool_stats(pool: &PgPool, max: u32) -> crate::http::metrics::PoolStats {
     crate::http::metrics::PoolStats { size: pool.size(), idle: pool.num_idle() as u32, max }
+}
+
+/// One round trip: is the database answering?
+pub async fn ping(db: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query_scalar!("SELECT 1 AS ping").fetch_one(db).await.map(|_| ())
 }

@@ -93,7 +93,7 @@ const DB_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 pub async fn health(State(state): State<AppState>) -> Response {
     let started = Instant::now();
     let db_up = matches!(
-        tokio::time::timeout(DB_CHECK_TIMEOUT, sqlx::query("SELECT 1").execute(&state.db)).await,
+        tokio::time::timeout(DB_CHECK_TIMEOUT, crate::db::ping(&state.db)).await,
         Ok(Ok(_))
     );
     let latency_ms = db_up.then(|| (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0);
@@ -123,13 +123,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
 }
 
 async fn job_runs(state: &AppState) -> Vec<JobRun> {
-    let rows = sqlx::query!(
-        r#"SELECT DISTINCT ON (job_name) job_name, slot, trigger, outcome, started_at, finished_at, duration_ms
-           FROM payout_job_slots ORDER BY job_name, started_at DESC"#
-    )
-    .fetch_all(&state.db)
-    .await
-    .unwrap_or_default();
+    let rows = crate::db::job_slots::latest_runs(&state.db).await.unwrap_or_default();
     rows.into_iter()
         .map(|r| JobRun {
             job: r.job_name,
@@ -144,16 +138,10 @@ async fn job_runs(state: &AppState) -> Vec<JobRun> {
 }
 
 async fn outbox(state: &AppState) -> Option<OutboxHealth> {
-    sqlx::query!(
-        r#"SELECT count(*) FILTER (WHERE status = 'pending') AS "pending!",
-                  count(*) FILTER (WHERE status = 'failed') AS "failed!",
-                  min(created_at) FILTER (WHERE status = 'pending') AS oldest_pending_at
-           FROM payout_email_outbox"#
-    )
-    .fetch_one(&state.db)
-    .await
-    .ok()
-    .map(|r| OutboxHealth { pending: r.pending, failed: r.failed, oldest_pending_at: r.oldest_pending_at })
+    crate::db::outbox::stats(&state.db)
+        .await
+        .ok()
+        .map(|r| OutboxHealth { pending: r.pending, failed: r.failed, oldest_pending_at: r.oldest_pending_at })
 }
 
 #[derive(Serialize, ToSchema)]

@@ -15,6 +15,7 @@ use sqlx::PgPool;
 
 use crate::http::AppState;
 use crate::auth::CurrentUser;
+use crate::db;
 use crate::error::{AppError, ErrorCode, FieldError};
 use crate::http::BODY_LIMIT_BYTES;
 
@@ -30,59 +31,21 @@ enum Claim {
 
 async fn claim(db: &PgPool, actor: &str, key: &str, method: &str, path: &str, hash: &str) -> Result<Claim, sqlx::Error> {
     // A new key, or an expired one taken over.
-    let mine: Option<bool> = sqlx::query_scalar(
-        "INSERT INTO payout_idempotency_keys (actor, key, method, path, request_hash) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (actor, key) DO UPDATE SET method = EXCLUDED.method, path = EXCLUDED.path,
-             request_hash = EXCLUDED.request_hash, state = 'in_progress', response_status = NULL,
-             response_body = NULL, response_content_type = NULL, created_at = now(), expires_at = now() + interval '24 hours'
-         WHERE payout_idempotency_keys.expires_at < now()
-         RETURNING true",
-    )
-    .bind(actor)
-    .bind(key)
-    .bind(method)
-    .bind(path)
-    .bind(hash)
-    .fetch_optional(db)
-    .await?;
-    if mine.is_some() {
+    if db::idempotency::claim(db, actor, key, method, path, hash).await? {
         return Ok(Claim::Mine);
     }
-    let row: Option<(String, String, Option<i32>, Option<Vec<u8>>, Option<String>, f64)> = sqlx::query_as(
-        "SELECT request_hash, state, response_status, response_body, response_content_type,
-                EXTRACT(EPOCH FROM now() - created_at)::float8
-         FROM payout_idempotency_keys WHERE actor = $1 AND key = $2",
-    )
-    .bind(actor)
-    .bind(key)
-    .fetch_optional(db)
-    .await?;
-    Ok(match row {
-        Some((request_hash, state, status, body, content_type, age)) => Claim::Existing {
-            request_hash,
-            state,
-            status,
-            body,
-            content_type,
-            age: Duration::from_secs_f64(age.max(0.0)),
+    Ok(match db::idempotency::find(db, actor, key).await? {
+        Some(k) => Claim::Existing {
+            request_hash: k.request_hash,
+            state: k.state,
+            status: k.response_status,
+            body: k.response_body,
+            content_type: k.response_content_type,
+            age: Duration::from_secs_f64(k.age_secs.max(0.0)),
         },
         // Deleted between the two statements (a failed first attempt): claim again.
         None => return Box::pin(claim(db, actor, key, method, path, hash)).await,
     })
-}
-
-/// Takes over a claim whose request died without finishing (crash, lost connection).
-async fn take_over(db: &PgPool, actor: &str, key: &str, hash: &str) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query(
-        "UPDATE payout_idempotency_keys SET created_at = now() WHERE actor = $1 AND key = $2 AND state = 'in_progress' AND request_hash = $3",
-    )
-    .bind(actor)
-    .bind(key)
-    .bind(hash)
-    .execute(db)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
 }
 
 fn replay(status: i32, body: Vec<u8>, content_type: Option<String>) -> Response {
@@ -162,7 +125,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
             Claim::Existing { state: s, status: Some(status), body, content_type, .. } if s == "completed" => {
                 return replay(status, body.unwrap_or_default(), content_type)
             }
-            Claim::Existing { age, .. } if age > abandoned_after => match take_over(&state.db, &actor, &key, &hash).await {
+            Claim::Existing { age, .. } if age > abandoned_after => match db::idempotency::take_over(&state.db, &actor, &key, &hash).await {
                 Ok(true) => break,
                 Ok(false) => continue,
                 Err(e) => return AppError::from(e).into_response(),
@@ -187,26 +150,15 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     let body = match axum::body::to_bytes(res_body, MAX_STORED_BYTES).await {
         Ok(b) => b,
         Err(_) => {
-            let _ = forget(&state.db, &actor, &key).await;
+            let _ = db::idempotency::forget(&state.db, &actor, &key).await;
             return AppError::internal(anyhow::anyhow!("response too large to store for idempotency")).into_response();
         }
     };
     let stored = if res_parts.status.is_server_error() {
-        forget(&state.db, &actor, &key).await
+        db::idempotency::forget(&state.db, &actor, &key).await
     } else {
-        let content_type = res_parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(String::from);
-        sqlx::query(
-            "UPDATE payout_idempotency_keys SET state = 'completed', response_status = $3, response_body = $4,
-                 response_content_type = $5 WHERE actor = $1 AND key = $2",
-        )
-        .bind(&actor)
-        .bind(&key)
-        .bind(res_parts.status.as_u16() as i32)
-        .bind(body.as_ref())
-        .bind(content_type)
-        .execute(&state.db)
-        .await
-        .map(|_| ())
+        let content_type = res_parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        db::idempotency::complete(&state.db, &actor, &key, res_parts.status.as_u16() as i32, body.as_ref(), content_type).await
     };
     if let Err(e) = stored {
         // The change itself is committed; a retry with this key will run again and be refused
@@ -216,16 +168,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     Response::from_parts(res_parts, Body::from(body))
 }
 
-async fn forget(db: &PgPool, actor: &str, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM payout_idempotency_keys WHERE actor = $1 AND key = $2")
-        .bind(actor)
-        .bind(key)
-        .execute(db)
-        .await
-        .map(|_| ())
-}
-
 /// Removes expired keys (run now and then).
 pub async fn prune(db: &PgPool) {
-    let _ = sqlx::query("DELETE FROM payout_idempotency_keys WHERE expires_at < now()").execute(db).await;
+    let _ = db::idempotency::prune(db).await;
 }

@@ -92,20 +92,7 @@ impl RateLimiter {
             }
             Store::Postgres => {
                 // One upsert; the database's clock decides the window so instances agree.
-                let row: Result<(i32, i64), sqlx::Error> = sqlx::query_as(
-                    "WITH w AS (SELECT extract(epoch FROM now()) AS e),
-                          s AS (SELECT to_timestamp(floor(e / $2) * $2) AS start, ceil($2 - mod(e, $2))::bigint AS reset FROM w)
-                     INSERT INTO payout_rate_limits AS r (key, window_start, count)
-                     SELECT $1, s.start, 1 FROM s
-                     ON CONFLICT (key) DO UPDATE SET
-                       count = CASE WHEN r.window_start = EXCLUDED.window_start THEN r.count + 1 ELSE 1 END,
-                       window_start = EXCLUDED.window_start
-                     RETURNING count, (SELECT reset FROM s)",
-                )
-                .bind(ip.to_string())
-                .bind(self.window_secs as i64)
-                .fetch_one(db)
-                .await;
+                let row = crate::db::rate_limits::hit(db, &ip.to_string(), self.window_secs as i64).await;
                 match row {
                     Ok((count, reset)) => Some(Decision {
                         limit: self.max,
@@ -125,10 +112,7 @@ impl RateLimiter {
     /// Removes counters of finished windows (shared store); run now and then.
     pub async fn prune(&self, db: &PgPool) {
         if let Store::Postgres = self.store {
-            let _ = sqlx::query("DELETE FROM payout_rate_limits WHERE window_start < now() - make_interval(secs => $1)")
-                .bind(self.window_secs as f64)
-                .execute(db)
-                .await;
+            let _ = crate::db::rate_limits::prune(db, self.window_secs as f64).await;
         }
     }
 

@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::jobs::Scheduler;
+use crate::db;
 use crate::domain::schedule;
+use crate::jobs::Scheduler;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
@@ -41,25 +42,6 @@ impl Job {
     }
 }
 
-/// Claims (job, slot); true when this instance won it.
-async fn claim(jobs: &Scheduler, job: Job, slot: DateTime<Utc>, trigger: &str) -> Result<bool, sqlx::Error> {
-    let mut tx = jobs.ctx.db.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('payout-service:job:' || $1))").bind(job.name()).execute(&mut *tx).await?;
-    let won = sqlx::query(
-        "INSERT INTO payout_job_slots (job_name, slot, trigger, claimed_by) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-    )
-    .bind(job.name())
-    .bind(slot)
-    .bind(trigger)
-    .bind(&jobs.instance_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    tx.commit().await?;
-    Ok(won)
-}
-
 /// Runs the job's work; the summary goes into the slot row.
 pub async fn execute(jobs: &Scheduler, job: Job) -> anyhow::Result<Value> {
     match job {
@@ -75,7 +57,7 @@ pub async fn execute(jobs: &Scheduler, job: Job) -> anyhow::Result<Value> {
 
 /// Claims the slot and, if won, runs the job and records how it went. Returns the summary when run.
 pub async fn run_slot(jobs: &Scheduler, job: Job, slot: DateTime<Utc>, trigger: &str) -> anyhow::Result<Option<Value>> {
-    if !claim(jobs, job, slot, trigger).await? {
+    if !db::job_slots::claim(&jobs.ctx.db, job.name(), slot, trigger, &jobs.instance_id).await? {
         return Ok(None);
     }
     let started = Instant::now();
@@ -85,18 +67,7 @@ pub async fn run_slot(jobs: &Scheduler, job: Job, slot: DateTime<Utc>, trigger: 
         Ok(s) => ("succeeded", Some(s.clone()), None),
         Err(e) => ("failed", None, Some(format!("{e:#}"))),
     };
-    sqlx::query(
-        "UPDATE payout_job_slots SET outcome = $3, finished_at = now(), duration_ms = $4, summary = $5, error = $6
-         WHERE job_name = $1 AND slot = $2",
-    )
-    .bind(job.name())
-    .bind(slot)
-    .bind(outcome)
-    .bind(ms)
-    .bind(summary)
-    .bind(error)
-    .execute(&jobs.ctx.db)
-    .await?;
+    db::job_slots::finish(&jobs.ctx.db, job.name(), slot, outcome, ms, summary, error).await?;
     tracing::info!(job = job.name(), slot = %slot, trigger, outcome, duration_ms = ms, "job run");
     result.map(Some)
 }
@@ -121,13 +92,9 @@ fn latest_slot(expr: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 /// One job's loop: catch up a missed slot, then wake at every scheduled time.
 async fn job_loop(jobs: Scheduler, job: Job, mut shutdown: watch::Receiver<bool>) {
     if let Some(slot) = latest_slot(job.cron(&jobs), Utc::now()) {
-        let seen: Option<bool> = sqlx::query_scalar("SELECT true FROM payout_job_slots WHERE job_name = $1 AND slot = $2")
-            .bind(job.name())
-            .bind(slot)
-            .fetch_optional(&jobs.ctx.db)
-            .await
-            .unwrap_or(Some(true));
-        if seen.is_none() {
+        // Unknown (the database is away) counts as seen: the next scheduled slot runs anyway.
+        let seen = db::job_slots::exists(&jobs.ctx.db, job.name(), slot).await.unwrap_or(true);
+        if !seen {
             if let Err(e) = run_slot(&jobs, job, slot, "catch_up").await {
                 tracing::error!(job = job.name(), error.message = %format!("{e:#}"), "catch-up run failed");
             }

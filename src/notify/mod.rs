@@ -21,20 +21,17 @@ pub struct Email {
 
 /// Adds the message to the outbox unless one with its dedupe key exists. Returns whether it was added.
 pub async fn enqueue(tx: &mut Transaction<'_, Postgres>, email: &Email) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query!(
-        "INSERT INTO payout_email_outbox (dedupe_key, template, recipient, subject, body_text, body_html, payout_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (dedupe_key) DO NOTHING",
-        email.dedupe_key,
-        email.template,
-        email.recipient,
-        email.subject,
-        email.body_text,
-        email.body_html,
-        email.payout_id,
+    crate::db::outbox::insert(
+        tx,
+        crate::db::outbox::NewEmail {
+            dedupe_key: &email.dedupe_key,
+            template: email.template,
+            recipient: &email.recipient,
+            subject: &email.subject,
+            body_text: &email.body_text,
+            body_html: &email.body_html,
+            payout_id: email.payout_id.as_deref(),
+        },
     )
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
+    .await
 }

@@ -15,9 +15,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use tokio::sync::watch;
-use uuid::Uuid;
 
 use crate::config::Settings;
+use crate::db::{self, outbox::ClaimedEmail};
 
 /// How long a claimed message is ours before another instance may take it.
 const LEASE_SECS: i64 = 120;
@@ -46,18 +46,6 @@ pub fn transport(settings: &Settings) -> anyhow::Result<Transport> {
     Ok(Transport::Smtp(builder.build()))
 }
 
-#[derive(sqlx::FromRow)]
-struct Claimed {
-    id: Uuid,
-    dedupe_key: String,
-    template: String,
-    recipient: String,
-    subject: String,
-    body_text: String,
-    body_html: Option<String>,
-    attempts: i32,
-}
-
 pub struct Sender {
     pub db: PgPool,
     pub transport: Transport,
@@ -82,20 +70,7 @@ impl Sender {
 
     /// Claims and sends one batch; returns how many messages were attempted.
     pub async fn run_once(&self) -> Result<usize, sqlx::Error> {
-        let claimed: Vec<Claimed> = sqlx::query_as(
-            "UPDATE payout_email_outbox SET claimed_by = $1, claimed_until = now() + make_interval(secs => $2), attempts = attempts + 1
-             WHERE id IN (
-                 SELECT id FROM payout_email_outbox
-                 WHERE status = 'pending' AND next_attempt_at <= now() AND (claimed_until IS NULL OR claimed_until < now())
-                 ORDER BY next_attempt_at, created_at LIMIT $3
-                 FOR UPDATE SKIP LOCKED)
-             RETURNING id, dedupe_key, template, recipient, subject, body_text, body_html, attempts",
-        )
-        .bind(&self.instance)
-        .bind(LEASE_SECS as f64)
-        .bind(BATCH)
-        .fetch_all(&self.db)
-        .await?;
+        let claimed = db::outbox::claim_batch(&self.db, &self.instance, LEASE_SECS as f64, BATCH).await?;
         let n = claimed.len();
         for m in claimed {
             let result = self.deliver(&m).await;
@@ -104,7 +79,7 @@ impl Sender {
         Ok(n)
     }
 
-    async fn deliver(&self, m: &Claimed) -> Result<(), String> {
+    async fn deliver(&self, m: &ClaimedEmail) -> Result<(), String> {
         match &self.transport {
             Transport::Log => {
                 tracing::info!(email.template = %m.template, email.to = %m.recipient, email.subject = %m.subject, body = %m.body_text, "email (no SMTP_HOST: logged, not sent)");
@@ -133,26 +108,18 @@ impl Sender {
         }
     }
 
-    async fn record(&self, m: &Claimed, result: Result<(), String>) -> Result<(), sqlx::Error> {
+    async fn record(&self, m: &ClaimedEmail, result: Result<(), String>) -> Result<(), sqlx::Error> {
         match result {
             Ok(()) => {
-                sqlx::query("UPDATE payout_email_outbox SET status = 'sent', sent_at = now(), claimed_until = NULL, last_error = NULL WHERE id = $1 AND claimed_by = $2")
-                    .bind(m.id)
-                    .bind(&self.instance)
-                    .execute(&self.db)
-                    .await?;
+                db::outbox::mark_sent(&self.db, m.id, &self.instance).await?;
             }
             Err(error) if m.attempts >= self.max_attempts => {
                 tracing::error!(email.template = %m.template, email.attempts = m.attempts, error.message = %error, "email finally failed");
                 let mut tx = self.db.begin().await?;
-                sqlx::query("UPDATE payout_email_outbox SET status = 'failed', claimed_until = NULL, last_error = $2 WHERE id = $1")
-                    .bind(m.id)
-                    .bind(&error)
-                    .execute(&mut *tx)
-                    .await?;
-                crate::db::alerts::insert(
+                db::outbox::mark_failed(&mut tx, m.id, &error).await?;
+                db::alerts::insert(
                     &mut tx,
-                    crate::db::alerts::NewAlert {
+                    db::alerts::NewAlert {
                         title: "An email could not be delivered".into(),
                         message: format!("'{}' to {} failed after {} attempts: {error}", m.subject, m.recipient, m.attempts),
                         severity: "warning",
@@ -167,15 +134,7 @@ impl Sender {
             }
             Err(error) => {
                 tracing::warn!(email.template = %m.template, email.attempts = m.attempts, error.message = %error, "email failed; will retry");
-                sqlx::query(
-                    "UPDATE payout_email_outbox SET claimed_until = NULL, last_error = $2, next_attempt_at = now() + make_interval(secs => $3)
-                     WHERE id = $1",
-                )
-                .bind(m.id)
-                .bind(&error)
-                .bind(self.retry_interval.as_secs_f64())
-                .execute(&self.db)
-                .await?;
+                db::outbox::schedule_retry(&self.db, m.id, &error, self.retry_interval.as_secs_f64()).await?;
             }
         }
         Ok(())

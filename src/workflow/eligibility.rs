@@ -173,7 +173,7 @@ pub async fn check(ctx: &Context, trigger: Trigger) -> AppResult<CheckOutcome> {
     let mut alert_created = false;
     if eligibility.is_eligible {
         // One alert a day across every instance and every concurrent check.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('payout-service:eligibility-alert'))").execute(&mut *tx).await?;
+        db::alerts::lock_eligible_alerts(&mut tx).await?;
         let today = Utc::now().date_naive();
         alert_id = db::alerts::eligible_alert_today(&mut tx).await?;
         if alert_id.is_none() {

@@ -6,9 +6,9 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use crate::crypto::Keyring;
+use crate::db;
 use crate::domain::audit_chain;
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
@@ -101,17 +101,11 @@ fn count(c: &mut Counts, o: &Outcome) {
 
 pub async fn run(db: &PgPool, keyring: &Keyring) -> Result<Report, sqlx::Error> {
     let mut report = Report::default();
-    let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM payout_management WHERE bank_details IS NOT NULL AND bank_details <> 'null'::jsonb ORDER BY created_at")
-        .fetch_all(db)
-        .await?;
+    let ids = db::payout_secrets::ids_with_bank_details(db).await?;
     for id in ids {
         let mut tx = db.begin().await?;
-        let row: Option<(String, Value, Option<Value>)> =
-            sqlx::query_as("SELECT payout_id, bank_details, audit_trail FROM payout_management WHERE id = $1 FOR UPDATE")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some((payout_id, stored, trail)) = row else { continue };
+        let Some(row) = db::payout_secrets::lock_bank_details(&mut tx, id).await? else { continue };
+        let (payout_id, stored, trail) = (row.payout_id, row.bank_details, row.audit_trail);
         let outcome = bank_outcome(keyring, &stored);
         count(&mut report.bank_details, &outcome);
         let new_value = match outcome {
@@ -125,24 +119,15 @@ pub async fn run(db: &PgPool, keyring: &Keyring) -> Result<Report, sqlx::Error> 
         let mut trail = trail.and_then(|t| t.as_array().cloned()).unwrap_or_default();
         let entry = audit_chain::entry(&trail, "bank_details_reencrypted", "system", &crate::domain::processing::iso(chrono::Utc::now()), json!({ "keyId": keyring.current_key_id() }));
         trail.push(entry);
-        sqlx::query("UPDATE payout_management SET bank_details = $2, audit_trail = $3, updated_at = now() WHERE id = $1")
-            .bind(id)
-            .bind(new_value)
-            .bind(Value::Array(trail))
-            .execute(&mut *tx)
-            .await?;
-        crate::db::payouts::set_head(&mut tx, id).await?;
+        db::payout_secrets::set_bank_details(&mut tx, id, new_value, Value::Array(trail)).await?;
         tx.commit().await?;
     }
 
-    let forms: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM tax_forms WHERE w9_data ? 'tin' ORDER BY created_at NULLS FIRST").fetch_all(db).await?;
+    let forms = db::tax_forms::ids_with_tin(db).await?;
     for id in forms {
         let mut tx = db.begin().await?;
-        let row: Option<(String, Value)> = sqlx::query_as("SELECT form_id, w9_data FROM tax_forms WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some((form_id, mut w9)) = row else { continue };
+        let Some(row) = db::tax_forms::lock_w9(&mut tx, id).await? else { continue };
+        let (form_id, mut w9) = (row.form_id, row.w9_data);
         let outcome = tin_outcome(keyring, &w9["tin"]);
         count(&mut report.tins, &outcome);
         match outcome {
@@ -154,7 +139,7 @@ pub async fn run(db: &PgPool, keyring: &Keyring) -> Result<Report, sqlx::Error> 
                     }
                 }
                 w9["tin"] = v;
-                sqlx::query("UPDATE tax_forms SET w9_data = $2, updated_at = now() WHERE id = $1").bind(id).bind(w9).execute(&mut *tx).await?;
+                db::tax_forms::set_w9(&mut tx, id, w9).await?;
                 tx.commit().await?;
             }
             Outcome::Failed => report.failures.push(format!("tax form {form_id}: TIN")),

@@ -1,0 +1,130 @@
+//! `payout_email_outbox`: messages written with the change that causes them, claimed and sent by the worker.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+/// A message for the outbox.
+pub struct NewEmail<'a> {
+    pub dedupe_key: &'a str,
+    pub template: &'a str,
+    pub recipient: &'a str,
+    pub subject: &'a str,
+    pub body_text: &'a str,
+    pub body_html: &'a str,
+    pub payout_id: Option<&'a str>,
+}
+
+/// A message this instance claimed for sending.
+#[derive(Debug, Clone)]
+pub struct ClaimedEmail {
+    pub id: Uuid,
+    pub dedupe_key: String,
+    pub template: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: Option<String>,
+    /// Counting this one.
+    pub attempts: i32,
+}
+
+/// Queue sizes for the health report.
+#[derive(Debug, Clone)]
+pub struct OutboxStats {
+    pub pending: i64,
+    pub failed: i64,
+    pub oldest_pending_at: Option<DateTime<Utc>>,
+}
+
+/// Inserts the message unless one with its dedupe key exists; true when inserted.
+pub async fn insert(tx: &mut Transaction<'_, Postgres>, email: NewEmail<'_>) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query!(
+        "INSERT INTO payout_email_outbox (dedupe_key, template, recipient, subject, body_text, body_html, payout_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (dedupe_key) DO NOTHING",
+        email.dedupe_key,
+        email.template,
+        email.recipient,
+        email.subject,
+        email.body_text,
+        email.body_html,
+        email.payout_id,
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Claims up to `limit` due messages for `instance` with a lease of `lease_secs` (`SKIP LOCKED`,
+/// so instances never claim the same message), counting the attempt.
+pub async fn claim_batch(db: &PgPool, instance: &str, lease_secs: f64, limit: i64) -> Result<Vec<ClaimedEmail>, sqlx::Error> {
+    sqlx::query_as!(
+        ClaimedEmail,
+        "UPDATE payout_email_outbox SET claimed_by = $1, claimed_until = now() + make_interval(secs => $2), attempts = attempts + 1
+         WHERE id IN (
+             SELECT id FROM payout_email_outbox
+             WHERE status = 'pending' AND next_attempt_at <= now() AND (claimed_until IS NULL OR claimed_until < now())
+             ORDER BY next_attempt_at, created_at LIMIT $3
+             FOR UPDATE SKIP LOCKED)
+         RETURNING id, dedupe_key, template, recipient, subject, body_text, body_html, attempts",
+        instance,
+        lease_secs,
+        limit,
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Marks a message sent (only while `instance` still holds its claim).
+pub async fn mark_sent(db: &PgPool, id: Uuid, instance: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE payout_email_outbox SET status = 'sent', sent_at = now(), claimed_until = NULL, last_error = NULL
+         WHERE id = $1 AND claimed_by = $2",
+        id,
+        instance,
+    )
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Marks a message finally failed (in the transaction that raises its alert).
+pub async fn mark_failed(tx: &mut Transaction<'_, Postgres>, id: Uuid, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE payout_email_outbox SET status = 'failed', claimed_until = NULL, last_error = $2 WHERE id = $1",
+        id,
+        error,
+    )
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+/// Releases a failed message for another attempt in `retry_secs`.
+pub async fn schedule_retry(db: &PgPool, id: Uuid, error: &str, retry_secs: f64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE payout_email_outbox SET claimed_until = NULL, last_error = $2, next_attempt_at = now() + make_interval(secs => $3)
+         WHERE id = $1",
+        id,
+        error,
+        retry_secs,
+    )
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Pending and failed counts and the oldest pending message's age.
+pub async fn stats(db: &PgPool) -> Result<OutboxStats, sqlx::Error> {
+    sqlx::query_as!(
+        OutboxStats,
+        r#"SELECT count(*) FILTER (WHERE status = 'pending') AS "pending!",
+                  count(*) FILTER (WHERE status = 'failed') AS "failed!",
+                  min(created_at) FILTER (WHERE status = 'pending') AS oldest_pending_at
+           FROM payout_email_outbox"#
+    )
+    .fetch_one(db)
+    .await
+}
