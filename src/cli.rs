@@ -109,6 +109,7 @@ async fn serve() -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     telemetry::init(settings.log_format);
+    crate::http::request_id::log_panics();
     let url = settings.database_url().unwrap_or_default().to_string();
     let pool = db::pool(&settings, &url)?;
     if settings.run_migrations {
@@ -175,6 +176,7 @@ async fn run_dev(reset: bool) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     telemetry::init(if settings.log_format == LogFormat::Json { LogFormat::Json } else { LogFormat::Pretty });
+    crate::http::request_id::log_panics();
 
     let dev_dir = dev::dev_dir();
     let mut private = None;

@@ -14,8 +14,9 @@ macro_rules! error_codes {
     ($($variant:ident $name:literal = $status:literal, $meaning:literal;)+) => {
         /// The stable, machine-readable code of every error response (SPEC §10).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
         pub enum ErrorCode {
-            $(#[doc = $meaning] #[serde(rename = $name)] $variant,)+
+            $(#[doc = $meaning] $variant,)+
         }
 
         impl ErrorCode {
@@ -225,6 +226,9 @@ mod tests {
     #[test]
     fn codes_serialize_as_their_names() {
         assert_eq!(ErrorCode::InvalidStatus.as_str(), "INVALID_STATUS");
+        for code in ErrorCode::ALL {
+            assert_eq!(serde_json::to_value(code).unwrap(), json!(code.as_str()), "serde and as_str agree");
+        }
         assert_eq!(serde_json::to_value(ErrorCode::SelfApprovalForbidden).unwrap(), json!("SELF_APPROVAL_FORBIDDEN"));
         assert_eq!(AppError::PayoutNotFound.code().status(), 404);
     }

@@ -26,17 +26,5 @@ pub fn init_to(format: LogFormat, stderr: bool) {
         LogFormat::Pretty if stderr => registry.with(tracing_subscriber::fmt::layer().compact().with_writer(std::io::stderr)).try_init(),
         LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer().compact()).try_init(),
     };
-    if result.is_err() {
-        return; // already initialised (tests)
-    }
-    std::panic::set_hook(Box::new(|info| {
-        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
-        let message = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panic".into());
-        tracing::error!(request_id = %crate::http::request_id::current(), panic.message = %message, panic.location = %location, "panic");
-    }));
+    let _ = result; // already initialised (tests)
 }

@@ -7,8 +7,7 @@ use rust_decimal::Decimal;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-/// Statuses in which a payout is open (at most one per member, by a unique index).
-pub const OPEN_STATUSES: [&str; 4] = ["pending_approval", "approved", "payment_sent", "payment_failed"];
+use crate::domain::status::PayoutStatus;
 
 /// `queue_sql!(query_as!(QueueRow,) [parts…], args…)` expands to `sqlx::query_as!(QueueRow, sql,
 /// args…)` where `sql` is the parts joined with `+`: sqlx's macros check string literals only, so
@@ -171,9 +170,10 @@ pub async fn outside_queue_blocker(tx: &mut Transaction<'_, Postgres>, user_id: 
     let statuses = sqlx::query_scalar!("SELECT status FROM payout_management WHERE user_id = $1", user_id)
         .fetch_all(&mut **tx)
         .await?;
-    Ok(if statuses.iter().any(|s| s == "completed") {
+    let statuses: Vec<PayoutStatus> = statuses.iter().filter_map(|s| PayoutStatus::parse(s)).collect();
+    Ok(if statuses.contains(&PayoutStatus::Completed) {
         "already_paid"
-    } else if statuses.iter().any(|s| OPEN_STATUSES.contains(&s.as_str())) {
+    } else if statuses.iter().any(|s| s.is_open()) {
         "payout_in_progress"
     } else {
         "not_in_queue"

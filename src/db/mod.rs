@@ -39,11 +39,6 @@ pub fn pool(settings: &Settings, database_url: &str) -> anyhow::Result<PgPool> {
         .connect_lazy_with(options))
 }
 
-/// Pool numbers for health and metrics.
-pub fn pool_stats(pool: &PgPool, max: u32) -> crate::http::metrics::PoolStats {
-    crate::http::metrics::PoolStats { size: pool.size(), idle: pool.num_idle() as u32, max }
-}
-
 /// One round trip: is the database answering?
 pub async fn ping(db: &PgPool) -> Result<(), sqlx::Error> {
     sqlx::query_scalar!("SELECT 1 AS ping").fetch_one(db).await.map(|_| ())

@@ -8,6 +8,7 @@ pub mod calculation;
 pub mod change;
 pub mod eligibility;
 pub mod money;
+pub mod payment_method;
 pub mod payout;
 pub mod processing;
 pub mod schedule;

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::calculation::Calculation;
 use super::money::Money;
-use super::payout::PaymentMethod;
+use super::payment_method::PaymentMethod;
 use super::status::PayoutStatus;
 
 /// Timestamps as every record of ours carries them: RFC 3339, milliseconds, `Z`.

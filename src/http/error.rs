@@ -12,7 +12,7 @@ pub fn error_response(code: ErrorCode, message: &str, details: Option<Value>) ->
     let mut error = json!({
         "code": code,
         "message": message,
-        "timestamp": crate::http::now_iso(),
+        "timestamp": crate::http::envelope::now_iso(),
         "requestId": request_id::current(),
     });
     if let Some(details) = details {

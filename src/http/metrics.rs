@@ -28,6 +28,12 @@ pub struct PoolStats {
     pub max: u32,
 }
 
+impl PoolStats {
+    pub fn of(pool: &sqlx::PgPool, max: u32) -> Self {
+        PoolStats { size: pool.size(), idle: pool.num_idle() as u32, max }
+    }
+}
+
 impl Metrics {
     pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         // Clients choose the method; only the standard ones become label values.

@@ -2,6 +2,7 @@
 //! One module per resource, each with its own `router()`, merged here.
 
 pub mod body;
+pub mod envelope;
 pub mod error;
 pub mod eligibility;
 pub mod extract;
@@ -23,12 +24,10 @@ pub use state::AppState;
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
-use serde::Serialize;
-use serde_json::json;
+use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -38,33 +37,7 @@ use crate::http::error::error_response;
 /// JSON bodies above this are refused with 413 PAYLOAD_TOO_LARGE.
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
 
-/// Milliseconds-precision UTC timestamp as the envelopes carry it.
-pub fn now_iso() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// The success envelope: `{"data": …, "message"?: …, "timestamp": ISO}`.
-pub struct Envelope<T> {
-    pub status: StatusCode,
-    pub data: T,
-    pub message: Option<String>,
-}
-
-impl<T: Serialize> Envelope<T> {
-    pub fn ok(data: T) -> Self {
-        Self { status: StatusCode::OK, data, message: None }
-    }
-}
-
-impl<T: Serialize> IntoResponse for Envelope<T> {
-    fn into_response(self) -> Response {
-        let mut body = json!({ "data": self.data, "timestamp": now_iso() });
-        if let Some(message) = self.message {
-            body["message"] = json!(message);
-        }
-        (self.status, Json(body)).into_response()
-    }
-}
+pub use envelope::{now_iso, Envelope};
 
 /// Every endpoint of the service, without middleware.
 pub fn routes() -> Router<AppState> {

@@ -62,3 +62,70 @@ impl Modify for SecuritySchemes {
 pub fn router() -> Router<AppState> {
     Router::new().merge(SwaggerUi::new("/docs").url("/api/openapi.json", ApiDoc::openapi()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn document() -> Value {
+        serde_json::to_value(ApiDoc::openapi()).unwrap()
+    }
+
+    /// Resolves `{"$ref": "#/components/schemas/X"}` to X.
+    fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+        match schema.get("$ref").and_then(Value::as_str) {
+            Some(r) => doc.pointer(&r.replacen('#', "", 1)).unwrap_or_else(|| panic!("dangling {r}")),
+            None => schema,
+        }
+    }
+
+    /// Every POST describes its body (typed, with properties, or an explicit empty object), every
+    /// operation its responses, and every path parameter is declared.
+    #[test]
+    fn every_endpoint_describes_its_request_and_responses() {
+        let doc = document();
+        let paths = doc["paths"].as_object().unwrap();
+        assert!(paths.len() >= 23, "{} paths", paths.len());
+        for (path, item) in paths {
+            for (method, op) in item.as_object().unwrap() {
+                let at = format!("{method} {path}");
+                assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{at}: no responses");
+                for param in path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')) {
+                    let declared = op["parameters"].as_array().into_iter().flatten().any(|p| p["name"] == param && p["in"] == "path");
+                    assert!(declared, "{at}: path parameter {param} not declared");
+                }
+                if method == "post" {
+                    let schema = op.pointer("/requestBody/content/application~1json/schema").unwrap_or_else(|| panic!("{at}: no request body schema"));
+                    let schema = resolve(&doc, schema);
+                    assert_eq!(schema["type"], "object", "{at}: body is not an object schema");
+                }
+            }
+        }
+    }
+
+    /// Bodies name their fields in camelCase, as the handlers read them.
+    #[test]
+    fn request_bodies_list_their_fields() {
+        let doc = document();
+        let body = |name: &str| doc.pointer(&format!("/components/schemas/{name}/properties")).and_then(Value::as_object).cloned().unwrap_or_default();
+        assert!(body("CreatePayoutsBody").contains_key("userIds"));
+        assert!(body("MarkSentBody").contains_key("expectedArrivalDate"));
+        assert!(body("TaxInfoBody").contains_key("tin"), "the W-9 body is documented");
+        assert!(body("BankInfoBody").contains_key("routingNumber"));
+        let list = doc.pointer("/paths/~1api~1payouts/get/parameters").and_then(Value::as_array).unwrap();
+        for name in ["status", "userId", "paymentMethod", "createdFrom", "createdTo", "limit", "offset"] {
+            assert!(list.iter().any(|p| p["name"] == name && p["in"] == "query"), "query {name}");
+        }
+    }
+
+    /// The error codes are published with the document.
+    #[test]
+    fn the_error_codes_are_in_the_document() {
+        let doc = document();
+        let codes = doc.pointer("/components/schemas/ErrorCode").unwrap().to_string();
+        for code in crate::error::ErrorCode::ALL {
+            assert!(codes.contains(code.as_str()), "{} missing", code.as_str());
+        }
+    }
+}

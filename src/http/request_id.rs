@@ -10,6 +10,21 @@ tokio::task_local! {
 pub const HEADER: &str = "x-request-id";
 
 /// The current request's id, or "-" outside a request.
+/// Logs every panic once, with the request id it happened under (the caller gets the opaque
+/// 500 envelope). Installed by the commands that serve requests.
+pub fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into());
+        tracing::error!(request_id = %current(), panic.message = %message, panic.location = %location, "panic");
+    }));
+}
+
 pub fn current() -> String {
     REQUEST_ID.try_with(|id| id.clone()).unwrap_or_else(|_| "-".to_string())
 }

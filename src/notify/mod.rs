@@ -1,5 +1,5 @@
 //! Emails: rendered from templates kept as files (templates/email), written to the outbox in the
-//! same transaction as the change that causes them. The sender worker arrives with issue 7.
+//! same transaction as the change that causes them; `sender` delivers them over SMTP.
 
 pub mod sender;
 pub mod templates;

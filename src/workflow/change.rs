@@ -32,7 +32,7 @@ pub async fn apply(ctx: &Context, payout_id: &str, by: &Actor, origin: &audit::O
     transition(before.status, action.kind()).map_err(|e| AppError::from_refusal(Refusal::InvalidStatus(e), &before.payout_id))?;
     let facts = load_facts(ctx, &mut tx, &before, &action).await?;
     let step = match decide(&before, &action, &facts, by, &ctx.rules.change()) {
-        Ok(Decision::Change(step)) => step,
+        Ok(Decision::Change(step)) => *step,
         Ok(Decision::Unchanged) => return Ok(Applied { after: before.clone(), before, facts, changed: false }),
         Err(refusal) => return Err(AppError::from_refusal(refusal, &before.payout_id)),
     };

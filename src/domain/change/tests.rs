@@ -4,6 +4,8 @@ use chrono::TimeZone;
 use rust_decimal::Decimal;
 
 use super::*;
+use crate::domain::approvals::ApprovalRefusal;
+use crate::domain::payout::StoredBankDetails;
 use crate::domain::payout::tests_support::payout;
 
 fn rules() -> ChangeRules {
@@ -25,7 +27,7 @@ fn facts() -> Facts {
 
 fn step(d: Result<Decision, Refusal>) -> Step {
     match d {
-        Ok(Decision::Change(s)) => s,
+        Ok(Decision::Change(s)) => *s,
         other => panic!("expected a change, got {other:?}"),
     }
 }

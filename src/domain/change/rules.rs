@@ -1,263 +1,25 @@
-//! Every change to a payout as a value (`PayoutAction`) and one pure rule per action that turns
-//! the payout before into the payout after, with its trail entries, its `user_audit_logs` record,
-//! its emails and its effects on other tables. `workflow::change::apply` runs the I/O around it.
-//! Adding an action means one variant here and one function below.
+//! One pure rule per action: the payout before becomes the payout after, with its trail entry,
+//! audit record, emails and effects.
 
-use chrono::{DateTime, Datelike, Utc};
-use serde_json::{json, Value};
-use uuid::Uuid;
+use chrono::Datelike;
+use serde_json::json;
 
-use super::approvals::{self, ApprovalPolicy, ApprovalRefusal, ApprovalWorkflow, Approver, Rejection};
-use super::calculation::{calculate, CalculationRules};
-use super::money::Money;
-use super::payout::{PaymentMethod, Payout, StoredBankDetails};
-use super::processing::{iso, FailureRecord, InstructedDestination, InstructionsRecord};
-use super::status::{transition, Action, InvalidTransition, PayoutStatus};
-
-/// Who acts: a signed-in person (an admin or a member) or the service's own jobs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    pub user_id: Option<Uuid>,
-    pub admin_id: Option<i32>,
-    pub email: Option<String>,
-    pub name: Option<String>,
-    /// The admin role as the main app spells it ("Super Admin", "Manager", "Support").
-    pub role: Option<String>,
-}
-
-impl Actor {
-    /// The daily jobs.
-    pub fn system() -> Self {
-        Actor { user_id: None, admin_id: None, email: None, name: None, role: None }
-    }
-
-    /// How audit entries name the actor: `admin:<id>`, `user:<uuid>` or `system`.
-    pub fn label(&self) -> String {
-        match (self.admin_id, self.user_id) {
-            (Some(id), _) => format!("admin:{id}"),
-            (None, Some(user)) => format!("user:{user}"),
-            (None, None) => "system".into(),
-        }
-    }
-
-    /// How emails name the actor: their name, else their email.
-    pub fn display_name(&self) -> String {
-        self.name.clone().or_else(|| self.email.clone()).unwrap_or_else(|| "the payout service".into())
-    }
-}
-
-/// When the payment was sent and when it should arrive.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SentDetails {
-    pub sent_date: DateTime<Utc>,
-    pub expected_arrival: DateTime<Utc>,
-    pub tracking_number: Option<String>,
-    pub notes: Option<String>,
-}
-
-/// When the money arrived.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfirmDetails {
-    pub completed_date: DateTime<Utc>,
-    pub confirmation_number: Option<String>,
-    pub notes: Option<String>,
-}
-
-/// New bank details, already encrypted, with what may be shown of them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewDestination {
-    /// The AES-GCM envelope of the details.
-    pub envelope: Value,
-    pub last4: String,
-    pub account_type: String,
-    pub bank_name: Option<String>,
-}
-
-/// Every change a payout can go through after creation.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PayoutAction {
-    Approve { comment: Option<String> },
-    Reject { reason: String },
-    Cancel { reason: String },
-    ChangeDestination(NewDestination),
-    GenerateInstructions,
-    MarkSent(SentDetails),
-    Confirm(ConfirmDetails),
-    MarkFailed { reason: String, return_code: Option<String> },
-    Reissue,
-    IssueReceipt { sha256: String, bytes: usize },
-    RemoveMembership { months: u32 },
-}
-
-impl PayoutAction {
-    /// The row of SPEC §4's table the action needs (approval as the not-yet-complete kind: both
-    /// kinds start from the same status).
-    pub fn kind(&self) -> Action {
-        match self {
-            PayoutAction::Approve { .. } => Action::Approve { completes: false },
-            PayoutAction::Reject { .. } => Action::Reject,
-            PayoutAction::Cancel { .. } => Action::Cancel,
-            PayoutAction::ChangeDestination(_) => Action::ChangeDestination,
-            PayoutAction::GenerateInstructions => Action::GenerateInstructions,
-            PayoutAction::MarkSent(_) => Action::MarkSent,
-            PayoutAction::Confirm(_) => Action::Confirm,
-            PayoutAction::MarkFailed { .. } => Action::MarkFailed,
-            PayoutAction::Reissue => Action::Reissue,
-            PayoutAction::IssueReceipt { .. } => Action::IssueReceipt,
-            PayoutAction::RemoveMembership { .. } => Action::RemoveMembership,
-        }
-    }
-}
-
-/// The bank details as the instructions need them, once decrypted.
-#[derive(Debug, Clone, PartialEq)]
-pub enum BankFact {
-    NotLoaded,
-    Missing,
-    /// Encrypted under an unknown key, or incomplete.
-    Unreadable,
-    /// The clear details (holder, routing and account number, type, bank name).
-    Clear(Value),
-}
-
-/// What an action's rule needs from outside the payout row, read under the same lock.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Facts {
-    pub now: DateTime<Utc>,
-    /// A W-9 is on file for the member.
-    pub has_w9: bool,
-    /// The creator's email, lowercase.
-    pub creator_email: Option<String>,
-    /// The member's primary mailing address (checks).
-    pub mailing_address: Option<Value>,
-    pub bank: BankFact,
-    /// The member's `users.status` (membership removal).
-    pub member_status: Option<String>,
-}
-
-impl Facts {
-    pub fn at(now: DateTime<Utc>) -> Self {
-        Facts { now, has_w9: false, creator_email: None, mailing_address: None, bank: BankFact::NotLoaded, member_status: None }
-    }
-}
-
-/// The configured rules the actions apply.
-#[derive(Debug, Clone)]
-pub struct ChangeRules {
-    pub required_approvals: u32,
-    pub allow_creator_approval: bool,
-    pub calculation: CalculationRules,
-    /// The payer on the 1099-MISC.
-    pub company_name: String,
-}
-
-/// Why an action is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    InvalidStatus(InvalidTransition),
-    NotAnAdmin,
-    Approval(ApprovalRefusal),
-    InstructionsNotGenerated,
-    UnsupportedPaymentMethod(PaymentMethod),
-    AddressMissing,
-    BankDetailsMissing,
-    BankDetailsUnreadable,
-    /// A field of the request contradicts the payout (e.g. confirmed before it was sent).
-    Invalid { field: &'static str, message: &'static str },
-}
-
-impl From<InvalidTransition> for Refusal {
-    fn from(e: InvalidTransition) -> Self {
-        Refusal::InvalidStatus(e)
-    }
-}
-
-/// The `user_audit_logs` row of a change.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AuditRecord {
-    pub action: &'static str,
-    pub old_values: Value,
-    pub new_values: Value,
-    /// Merged into the metadata beside the payout id.
-    pub metadata: Value,
-}
-
-impl AuditRecord {
-    /// The usual record: the status before, the status after and the details.
-    pub fn status_change(action: &'static str, from: PayoutStatus, to: PayoutStatus, details: Value) -> Self {
-        AuditRecord { action, old_values: json!({ "status": from }), new_values: json!({ "status": to, "details": details }), metadata: json!({}) }
-    }
-}
-
-/// An email the change sends, rendered and queued in the same transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Notice {
-    /// To the payout's member.
-    Member { template: &'static str, vars: Vec<(&'static str, String)> },
-    /// To every active admin.
-    Admins { template: &'static str, vars: Vec<(&'static str, String)> },
-}
-
-/// A write to a table other than `payout_management`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    /// The 1099-MISC for the year the money arrived: box 3 other income, federal tax withheld.
-    File1099 { tax_year: i32, recipient: Value, payer: Value, income: Value, notes: String },
-    /// The 1099-MISC written on confirmation must not be filed as is.
-    Flag1099 { note: String },
-    /// The member's account becomes Inactive (SPEC §9).
-    DeactivateMember,
-}
-
-/// A change that will be written.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Step {
-    pub after: Payout,
-    pub audit: Option<AuditRecord>,
-    pub notices: Vec<Notice>,
-    pub effects: Vec<Effect>,
-}
-
-/// An action's outcome: a change, or nothing to do (it already happened).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Decision {
-    Change(Step),
-    Unchanged,
-}
-
-/// Whether new bank details clear the approvals: once anyone approved, a new destination
-/// sends the payout back for fresh approval.
-pub fn destination_change_clears(before: &Payout) -> bool {
-    before.approval_workflow.current() > 0 || before.status == PayoutStatus::Approved
-}
-
-/// Applies `action` to `before`. Pure: everything it needs is in its arguments.
-pub fn decide(before: &Payout, action: &PayoutAction, facts: &Facts, by: &Actor, rules: &ChangeRules) -> Result<Decision, Refusal> {
-    let c = Draft { before, after: before.clone(), at: iso(facts.now), by };
-    match action {
-        PayoutAction::Approve { comment } => c.approve(comment.clone(), facts, rules),
-        PayoutAction::Reject { reason } => c.reject(reason),
-        PayoutAction::Cancel { reason } => c.cancel(reason),
-        PayoutAction::ChangeDestination(d) => c.change_destination(d, rules),
-        PayoutAction::GenerateInstructions => c.generate_instructions(facts, rules),
-        PayoutAction::MarkSent(s) => c.mark_sent(s),
-        PayoutAction::Confirm(d) => c.confirm(d, facts, rules),
-        PayoutAction::MarkFailed { reason, return_code } => c.mark_failed(reason, return_code.clone()),
-        PayoutAction::Reissue => c.reissue(rules),
-        PayoutAction::IssueReceipt { sha256, bytes } => c.issue_receipt(sha256, *bytes),
-        PayoutAction::RemoveMembership { months } => c.remove_membership(*months, facts),
-    }
-}
+use super::*;
+use crate::domain::approvals::{self, ApprovalPolicy, ApprovalWorkflow, Approver, Rejection};
+use crate::domain::calculation::calculate;
+use crate::domain::payout::{PaymentMethod, StoredBankDetails};
+use crate::domain::processing::{iso, FailureRecord, InstructedDestination, InstructionsRecord};
+use crate::domain::status::{transition, Action};
 
 /// The payout being changed, with the moment and the actor every rule stamps on it.
-struct Draft<'a> {
-    before: &'a Payout,
-    after: Payout,
-    at: String,
-    by: &'a Actor,
+pub(super) struct Draft<'a> {
+    pub(super) before: &'a Payout,
+    pub(super) after: Payout,
+    pub(super) at: String,
+    pub(super) by: &'a Actor,
 }
 
-type Outcome = Result<Decision, Refusal>;
+pub(super) type Outcome = Result<Decision, Refusal>;
 
 impl Draft<'_> {
     /// Moves to the status the table gives for `action`.
@@ -276,10 +38,10 @@ impl Draft<'_> {
     fn done(mut self, trail_action: &str, audit_action: &'static str, details: Value, notices: Vec<Notice>) -> Outcome {
         self.chain(trail_action, details.clone());
         let audit = AuditRecord::status_change(audit_action, self.before.status, self.after.status, details);
-        Ok(Decision::Change(Step { after: self.after, audit: Some(audit), notices, effects: Vec::new() }))
+        Ok(Decision::Change(Box::new(Step { after: self.after, audit: Some(audit), notices, effects: Vec::new() })))
     }
 
-    fn approve(mut self, comment: Option<String>, facts: &Facts, rules: &ChangeRules) -> Outcome {
+    pub(super) fn approve(mut self, comment: Option<String>, facts: &Facts, rules: &ChangeRules) -> Outcome {
         let approver = match (self.by.admin_id, self.by.user_id, &self.by.email) {
             (Some(admin_id), Some(user_id), Some(email)) => Approver { admin_id, user_id, email: email.clone(), role: self.by.role.clone() },
             _ => return Err(Refusal::NotAnAdmin),
@@ -299,7 +61,7 @@ impl Draft<'_> {
         self.done(trail, audit, details, notices)
     }
 
-    fn reject(mut self, reason: &str) -> Outcome {
+    pub(super) fn reject(mut self, reason: &str) -> Outcome {
         self.to(Action::Reject)?;
         let admin_id = self.by.admin_id.ok_or(Refusal::NotAnAdmin)?;
         self.after.approval_workflow.rejection = Some(Rejection { admin_id, email: self.by.email.clone(), at: self.at.clone(), reason: reason.to_string() });
@@ -307,14 +69,14 @@ impl Draft<'_> {
         self.done("rejected", "payout_rejected", json!({ "reason": reason }), notices)
     }
 
-    fn cancel(mut self, reason: &str) -> Outcome {
+    pub(super) fn cancel(mut self, reason: &str) -> Outcome {
         self.to(Action::Cancel)?;
         self.after.internal_notes = Some(self.before.notes_with(json!({ "at": self.at, "by": self.by.label(), "note": format!("Cancelled: {reason}") })));
         let details = json!({ "reason": reason, "previousStatus": self.before.status });
         self.done("cancelled", "payout_cancelled", details, vec![])
     }
 
-    fn change_destination(mut self, d: &NewDestination, rules: &ChangeRules) -> Outcome {
+    pub(super) fn change_destination(mut self, d: &NewDestination, rules: &ChangeRules) -> Outcome {
         self.to(Action::ChangeDestination)?;
         let clears = destination_change_clears(self.before);
         let mut stored = d.envelope.clone();
@@ -335,7 +97,7 @@ impl Draft<'_> {
         self.done(trail, "payout_bank_details_updated", masked, vec![])
     }
 
-    fn generate_instructions(mut self, facts: &Facts, rules: &ChangeRules) -> Outcome {
+    pub(super) fn generate_instructions(mut self, facts: &Facts, rules: &ChangeRules) -> Outcome {
         self.to(Action::GenerateInstructions)?;
         let calc = calculate(self.before.amount.amount(), facts.has_w9, &rules.calculation);
         let destination = match self.before.payment_method {
@@ -368,7 +130,7 @@ impl Draft<'_> {
         self.done("instructions_generated", "payout_instructions_generated", details, vec![])
     }
 
-    fn mark_sent(mut self, s: &SentDetails) -> Outcome {
+    pub(super) fn mark_sent(mut self, s: &SentDetails) -> Outcome {
         self.to(Action::MarkSent)?;
         if !self.before.processing.has_instructions() {
             return Err(Refusal::InstructionsNotGenerated);
@@ -398,7 +160,7 @@ impl Draft<'_> {
         self.done("payment_sent", "payout_payment_sent", details, notices)
     }
 
-    fn confirm(mut self, d: &ConfirmDetails, facts: &Facts, rules: &ChangeRules) -> Outcome {
+    pub(super) fn confirm(mut self, d: &ConfirmDetails, facts: &Facts, rules: &ChangeRules) -> Outcome {
         self.to(Action::Confirm)?;
         if self.before.processing.sent_date.is_some_and(|sent| d.completed_date < sent) {
             return Err(Refusal::Invalid { field: "completedDate", message: "must not be before the sent date" });
@@ -432,7 +194,7 @@ impl Draft<'_> {
         Ok(outcome)
     }
 
-    fn mark_failed(mut self, reason: &str, return_code: Option<String>) -> Outcome {
+    pub(super) fn mark_failed(mut self, reason: &str, return_code: Option<String>) -> Outcome {
         self.to(Action::MarkFailed)?;
         let failure = FailureRecord { reason: reason.to_string(), return_code: return_code.clone(), at: self.at.clone(), by: self.by.label(), previous_status: self.before.status };
         let p = &mut self.after.processing;
@@ -458,7 +220,7 @@ impl Draft<'_> {
         Ok(outcome)
     }
 
-    fn reissue(mut self, rules: &ChangeRules) -> Outcome {
+    pub(super) fn reissue(mut self, rules: &ChangeRules) -> Outcome {
         self.to(Action::Reissue)?;
         let p = &mut self.after.processing;
         p.forget_attempt();
@@ -477,17 +239,17 @@ impl Draft<'_> {
         self.done("reissued", "payout_reissued", json!({ "reissue": reissues, "approvalsCleared": old.current() }), notices)
     }
 
-    fn issue_receipt(mut self, sha256: &str, bytes: usize) -> Outcome {
+    pub(super) fn issue_receipt(mut self, sha256: &str, bytes: usize) -> Outcome {
         self.to(Action::IssueReceipt)?;
         if self.before.audit_trail.has("receipt_issued", "sha256", sha256) {
             return Ok(Decision::Unchanged);
         }
         self.chain("receipt_issued", json!({ "sha256": sha256, "bytes": bytes }));
         // Downloading a receipt is recorded in the trail only, not as a user_audit_logs row.
-        Ok(Decision::Change(Step { after: self.after, audit: None, notices: vec![], effects: vec![] }))
+        Ok(Decision::Change(Box::new(Step { after: self.after, audit: None, notices: vec![], effects: vec![] })))
     }
 
-    fn remove_membership(mut self, months: u32, facts: &Facts) -> Outcome {
+    pub(super) fn remove_membership(mut self, months: u32, facts: &Facts) -> Outcome {
         self.to(Action::RemoveMembership)?;
         if self.before.processing.is_membership_removed() {
             return Ok(Decision::Unchanged);
@@ -503,34 +265,7 @@ impl Draft<'_> {
             metadata: json!({ "job": "membership-removal" }),
         };
         let notices = vec![Notice::Member { template: "membership_removed", vars: vec![] }];
-        Ok(Decision::Change(Step { after: self.after, audit: Some(audit), notices, effects: vec![Effect::DeactivateMember] }))
+        Ok(Decision::Change(Box::new(Step { after: self.after, audit: Some(audit), notices, effects: vec![Effect::DeactivateMember] })))
     }
 }
 
-/// "Payout awaiting approval" to every admin, after creation or a reissue.
-pub fn awaiting_approval(event: &str, by: &Actor, payout: &Payout, required: u32) -> Notice {
-    Notice::Admins {
-        template: "payout_awaiting_approval",
-        vars: vec![
-            ("queue_position", payout.queue_position.to_string()),
-            ("event", event.to_string()),
-            ("actor", by.display_name()),
-            ("required_approvals", required.to_string()),
-        ],
-    }
-}
-
-/// The calculation instructions were generated with; for a row the old service left without
-/// one, computed with the member's real W-9 status (never assuming one is on file).
-pub fn effective_calculation(payout: &Payout, has_w9: bool, rules: &CalculationRules) -> super::calculation::Calculation {
-    payout.processing.calculation.clone().unwrap_or_else(|| calculate(payout.amount.amount(), has_w9, rules))
-}
-
-/// The amount a payout sends, for messages: the stored net, else nothing.
-pub fn net_amount(payout: &Payout) -> Option<Money> {
-    payout.processing.calculation.as_ref().map(|c| c.net_amount)
-}
-
-#[cfg(test)]
-#[path = "change_tests.rs"]
-mod tests;

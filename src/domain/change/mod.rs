@@ -1,0 +1,279 @@
+//! Every change to a payout as a value (`PayoutAction`) and one pure rule per action that turns
+//! the payout before into the payout after, with its trail entries, its `user_audit_logs` record,
+//! its emails and its effects on other tables. `workflow::change::apply` runs the I/O around it.
+//! Adding an action means one variant here and one function in `rules`.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::domain::approvals::ApprovalRefusal;
+use crate::domain::calculation::{calculate, Calculation, CalculationRules};
+use crate::domain::money::Money;
+use crate::domain::payout::{PaymentMethod, Payout};
+use crate::domain::processing::iso;
+use crate::domain::status::{Action, InvalidTransition, PayoutStatus};
+
+/// Who acts: a signed-in person (an admin or a member) or the service's own jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: Option<Uuid>,
+    pub admin_id: Option<i32>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    /// The admin role as the main app spells it ("Super Admin", "Manager", "Support").
+    pub role: Option<String>,
+}
+
+impl Actor {
+    /// The daily jobs.
+    pub fn system() -> Self {
+        Actor { user_id: None, admin_id: None, email: None, name: None, role: None }
+    }
+
+    /// How audit entries name the actor: `admin:<id>`, `user:<uuid>` or `system`.
+    pub fn label(&self) -> String {
+        match (self.admin_id, self.user_id) {
+            (Some(id), _) => format!("admin:{id}"),
+            (None, Some(user)) => format!("user:{user}"),
+            (None, None) => "system".into(),
+        }
+    }
+
+    /// How emails name the actor: their name, else their email.
+    pub fn display_name(&self) -> String {
+        self.name.clone().or_else(|| self.email.clone()).unwrap_or_else(|| "the payout service".into())
+    }
+}
+
+/// When the payment was sent and when it should arrive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentDetails {
+    pub sent_date: DateTime<Utc>,
+    pub expected_arrival: DateTime<Utc>,
+    pub tracking_number: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// When the money arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmDetails {
+    pub completed_date: DateTime<Utc>,
+    pub confirmation_number: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// New bank details, already encrypted, with what may be shown of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDestination {
+    /// The AES-GCM envelope of the details.
+    pub envelope: Value,
+    pub last4: String,
+    pub account_type: String,
+    pub bank_name: Option<String>,
+}
+
+/// Every change a payout can go through after creation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PayoutAction {
+    Approve { comment: Option<String> },
+    Reject { reason: String },
+    Cancel { reason: String },
+    ChangeDestination(NewDestination),
+    GenerateInstructions,
+    MarkSent(SentDetails),
+    Confirm(ConfirmDetails),
+    MarkFailed { reason: String, return_code: Option<String> },
+    Reissue,
+    IssueReceipt { sha256: String, bytes: usize },
+    RemoveMembership { months: u32 },
+}
+
+impl PayoutAction {
+    /// The row of SPEC §4's table the action needs (approval as the not-yet-complete kind: both
+    /// kinds start from the same status).
+    pub fn kind(&self) -> Action {
+        match self {
+            PayoutAction::Approve { .. } => Action::Approve { completes: false },
+            PayoutAction::Reject { .. } => Action::Reject,
+            PayoutAction::Cancel { .. } => Action::Cancel,
+            PayoutAction::ChangeDestination(_) => Action::ChangeDestination,
+            PayoutAction::GenerateInstructions => Action::GenerateInstructions,
+            PayoutAction::MarkSent(_) => Action::MarkSent,
+            PayoutAction::Confirm(_) => Action::Confirm,
+            PayoutAction::MarkFailed { .. } => Action::MarkFailed,
+            PayoutAction::Reissue => Action::Reissue,
+            PayoutAction::IssueReceipt { .. } => Action::IssueReceipt,
+            PayoutAction::RemoveMembership { .. } => Action::RemoveMembership,
+        }
+    }
+}
+
+/// The bank details as the instructions need them, once decrypted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BankFact {
+    NotLoaded,
+    Missing,
+    /// Encrypted under an unknown key, or incomplete.
+    Unreadable,
+    /// The clear details (holder, routing and account number, type, bank name).
+    Clear(Value),
+}
+
+/// What an action's rule needs from outside the payout row, read under the same lock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facts {
+    pub now: DateTime<Utc>,
+    /// A W-9 is on file for the member.
+    pub has_w9: bool,
+    /// The creator's email, lowercase.
+    pub creator_email: Option<String>,
+    /// The member's primary mailing address (checks).
+    pub mailing_address: Option<Value>,
+    pub bank: BankFact,
+    /// The member's `users.status` (membership removal).
+    pub member_status: Option<String>,
+}
+
+impl Facts {
+    pub fn at(now: DateTime<Utc>) -> Self {
+        Facts { now, has_w9: false, creator_email: None, mailing_address: None, bank: BankFact::NotLoaded, member_status: None }
+    }
+}
+
+/// The configured rules the actions apply.
+#[derive(Debug, Clone)]
+pub struct ChangeRules {
+    pub required_approvals: u32,
+    pub allow_creator_approval: bool,
+    pub calculation: CalculationRules,
+    /// The payer on the 1099-MISC.
+    pub company_name: String,
+}
+
+/// Why an action is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    InvalidStatus(InvalidTransition),
+    NotAnAdmin,
+    Approval(ApprovalRefusal),
+    InstructionsNotGenerated,
+    UnsupportedPaymentMethod(PaymentMethod),
+    AddressMissing,
+    BankDetailsMissing,
+    BankDetailsUnreadable,
+    /// A field of the request contradicts the payout (e.g. confirmed before it was sent).
+    Invalid { field: &'static str, message: &'static str },
+}
+
+impl From<InvalidTransition> for Refusal {
+    fn from(e: InvalidTransition) -> Self {
+        Refusal::InvalidStatus(e)
+    }
+}
+
+/// The `user_audit_logs` row of a change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub action: &'static str,
+    pub old_values: Value,
+    pub new_values: Value,
+    /// Merged into the metadata beside the payout id.
+    pub metadata: Value,
+}
+
+impl AuditRecord {
+    /// The usual record: the status before, the status after and the details.
+    pub fn status_change(action: &'static str, from: PayoutStatus, to: PayoutStatus, details: Value) -> Self {
+        AuditRecord { action, old_values: json!({ "status": from }), new_values: json!({ "status": to, "details": details }), metadata: json!({}) }
+    }
+}
+
+/// An email the change sends, rendered and queued in the same transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// To the payout's member.
+    Member { template: &'static str, vars: Vec<(&'static str, String)> },
+    /// To every active admin.
+    Admins { template: &'static str, vars: Vec<(&'static str, String)> },
+}
+
+/// A write to a table other than `payout_management`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// The 1099-MISC for the year the money arrived: box 3 other income, federal tax withheld.
+    File1099 { tax_year: i32, recipient: Value, payer: Value, income: Value, notes: String },
+    /// The 1099-MISC written on confirmation must not be filed as is.
+    Flag1099 { note: String },
+    /// The member's account becomes Inactive (SPEC §9).
+    DeactivateMember,
+}
+
+/// A change that will be written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub after: Payout,
+    pub audit: Option<AuditRecord>,
+    pub notices: Vec<Notice>,
+    pub effects: Vec<Effect>,
+}
+
+/// An action's outcome: a change, or nothing to do (it already happened).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    Change(Box<Step>),
+    Unchanged,
+}
+
+/// Whether new bank details clear the approvals: once anyone approved, a new destination
+/// sends the payout back for fresh approval.
+pub fn destination_change_clears(before: &Payout) -> bool {
+    before.approval_workflow.current() > 0 || before.status == PayoutStatus::Approved
+}
+
+/// Applies `action` to `before`. Pure: everything it needs is in its arguments.
+pub fn decide(before: &Payout, action: &PayoutAction, facts: &Facts, by: &Actor, rules: &ChangeRules) -> Result<Decision, Refusal> {
+    let c = rules::Draft { before, after: before.clone(), at: iso(facts.now), by };
+    match action {
+        PayoutAction::Approve { comment } => c.approve(comment.clone(), facts, rules),
+        PayoutAction::Reject { reason } => c.reject(reason),
+        PayoutAction::Cancel { reason } => c.cancel(reason),
+        PayoutAction::ChangeDestination(d) => c.change_destination(d, rules),
+        PayoutAction::GenerateInstructions => c.generate_instructions(facts, rules),
+        PayoutAction::MarkSent(s) => c.mark_sent(s),
+        PayoutAction::Confirm(d) => c.confirm(d, facts, rules),
+        PayoutAction::MarkFailed { reason, return_code } => c.mark_failed(reason, return_code.clone()),
+        PayoutAction::Reissue => c.reissue(rules),
+        PayoutAction::IssueReceipt { sha256, bytes } => c.issue_receipt(sha256, *bytes),
+        PayoutAction::RemoveMembership { months } => c.remove_membership(*months, facts),
+    }
+}
+
+/// "Payout awaiting approval" to every admin, after creation or a reissue.
+pub fn awaiting_approval(event: &str, by: &Actor, payout: &Payout, required: u32) -> Notice {
+    Notice::Admins {
+        template: "payout_awaiting_approval",
+        vars: vec![
+            ("queue_position", payout.queue_position.to_string()),
+            ("event", event.to_string()),
+            ("actor", by.display_name()),
+            ("required_approvals", required.to_string()),
+        ],
+    }
+}
+
+/// The calculation instructions were generated with; for a row the old service left without
+/// one, computed with the member's real W-9 status (never assuming one is on file).
+pub fn effective_calculation(payout: &Payout, has_w9: bool, rules: &CalculationRules) -> Calculation {
+    payout.processing.calculation.clone().unwrap_or_else(|| calculate(payout.amount.amount(), has_w9, rules))
+}
+
+/// The amount a payout sends, for messages: the stored net, else nothing.
+pub fn net_amount(payout: &Payout) -> Option<Money> {
+    payout.processing.calculation.as_ref().map(|c| c.net_amount)
+}
+
+mod rules;
+
+#[cfg(test)]
+mod tests;
