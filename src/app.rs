@@ -44,16 +44,16 @@ impl Deref for AppState {
 impl AppState {
     pub fn new(settings: Settings, db: PgPool) -> Self {
         let sessions = SessionValidator::new(&settings);
-        let subscription = SubscriptionClient::new(&settings.subscription_service_url, settings.subscription_timeout);
+        let subscription = SubscriptionClient::new(&settings.subscription.url, settings.subscription.timeout);
         let keyring = crate::crypto::Keyring::new(
-            settings.encryption_key.as_ref().expect("ENCRYPTION_KEY is validated before the service starts"),
-            &settings.encryption_key_previous,
+            settings.encryption.key.as_ref().expect("ENCRYPTION_KEY is validated before the service starts"),
+            &settings.encryption.previous_keys,
         );
         let rate_limiter = RateLimiter::new(
-            settings.rate_limit_max,
-            settings.rate_limit_window.as_secs(),
-            settings.trust_proxy,
-            settings.rate_limit_store,
+            settings.http.rate_limit.max,
+            settings.http.rate_limit.window.as_secs(),
+            settings.http.trust_proxy,
+            settings.http.rate_limit.store,
         );
         let instance_id = format!(
             "{}-{}-{}",
@@ -89,7 +89,7 @@ pub struct Server {
 
 impl Server {
     pub async fn bind(state: AppState) -> anyhow::Result<Self> {
-        let addr = SocketAddr::new(state.settings.host, state.settings.port);
+        let addr = SocketAddr::new(state.settings.http.host, state.settings.http.port);
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
@@ -153,7 +153,7 @@ pub fn spawn_background(state: &AppState, shutdown: watch::Receiver<bool>) -> Ve
         }));
     }
     match crate::notify::sender::Sender::new(&state.settings, state.db.clone(), state.instance_id.clone()) {
-        Ok(sender) => tasks.push(tokio::spawn(sender.run(state.settings.outbox_poll_interval, shutdown.clone()))),
+        Ok(sender) => tasks.push(tokio::spawn(sender.run(state.settings.email.outbox_poll_interval, shutdown.clone()))),
         Err(e) => tracing::error!(error.message = %e, "email sender not started"),
     }
     tasks.extend(crate::jobs::scheduler::spawn(state, &shutdown));

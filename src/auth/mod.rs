@@ -102,7 +102,7 @@ struct SessionRow {
 impl SessionValidator {
     pub fn new(settings: &Settings) -> Self {
         // A stock install keeps "userId" as text; the cast keeps the users primary key usable.
-        let (expires, user_id, updated) = match settings.better_auth_columns {
+        let (expires, user_id, updated) = match settings.auth.columns {
             SessionColumns::Snake => ("expires_at", "user_id", "updated_at"),
             SessionColumns::Camel => ("\"expiresAt\"", "\"userId\"::uuid", "\"updatedAt\""),
         };
@@ -130,17 +130,18 @@ impl SessionValidator {
         );
         SessionValidator {
             secret: settings
+                .auth
                 .better_auth_secret
                 .as_ref()
                 .map(|s| s.expose_secret().as_bytes().to_vec())
                 .unwrap_or_default(),
-            cookie_prefix: settings.better_auth_cookie_prefix.clone(),
-            require_signed_bearer: settings.require_signed_bearer,
+            cookie_prefix: settings.auth.cookie_prefix.clone(),
+            require_signed_bearer: settings.auth.require_signed_bearer,
             lookup_sql,
             refresh_sql,
-            refresh: settings.session_refresh,
-            update_age_ms: settings.session_update_age.as_millis() as i64,
-            expires_in_ms: settings.session_expires_in.as_millis() as i64,
+            refresh: settings.auth.session_refresh,
+            update_age_ms: settings.auth.session_update_age.as_millis() as i64,
+            expires_in_ms: settings.auth.session_expires_in.as_millis() as i64,
         }
     }
 

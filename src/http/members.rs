@@ -92,7 +92,7 @@ pub async fn payout_status(
         .filter(|r| r.status() == Some(PayoutStatus::Completed))
         .filter_map(|r| r.completed_date)
         .max()
-        .and_then(|d| d.checked_add_months(Months::new(state.settings.membership_removal_months)));
+        .and_then(|d| d.checked_add_months(Months::new(state.settings.payout.membership_removal_months)));
     Ok(Envelope::ok(MemberPayoutStatus {
         user_id,
         has_payout: current.is_some(),

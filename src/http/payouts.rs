@@ -158,7 +158,7 @@ pub async fn list(
         filter.user_id = Some(user.user_id);
     }
     let (rows, total) = db::payouts::list(&state.db, &filter).await?;
-    let payouts = rows.iter().map(|r| payout_view(r, state.settings.required_approvals, finance)).collect();
+    let payouts = rows.iter().map(|r| payout_view(r, state.settings.payout.required_approvals, finance)).collect();
     Ok(Envelope::ok(PayoutList { payouts, total, limit: filter.limit, offset: filter.offset }))
 }
 
@@ -178,7 +178,7 @@ pub async fn visible_payout(state: &AppState, user: &CurrentUser, payout_id: &st
               (status = 404, description = "PAYOUT_NOT_FOUND (also for another member's payout)")))]
 pub async fn read(user: CurrentUser, State(state): State<AppState>, ValidPath(payout_id): ValidPath<String>) -> AppResult<Envelope<PayoutView>> {
     let row = visible_payout(&state, &user, &payout_id).await?;
-    Ok(Envelope::ok(payout_view(&row, state.settings.required_approvals, user.is_finance_manager())))
+    Ok(Envelope::ok(payout_view(&row, state.settings.payout.required_approvals, user.is_finance_manager())))
 }
 
 /// Approves as the calling admin (`{comment?}`); the required number of distinct admins approves it.
@@ -306,7 +306,7 @@ pub async fn mark_sent(
     f.finish()?;
     let sent = payments::Sent { sent_date: sent_date.unwrap_or_default(), expected_arrival: expected.unwrap_or_default(), tracking_number, notes };
     let row = payments::mark_sent(&state, &user, &ctx.origin(&user), &payout_id, sent).await?;
-    Ok(Envelope::ok(payout_view(&row, state.settings.required_approvals, true)))
+    Ok(Envelope::ok(payout_view(&row, state.settings.payout.required_approvals, true)))
 }
 
 /// Confirms the money arrived (finance roles): `{completedDate, confirmationNumber?, notes?}`.
@@ -327,7 +327,7 @@ pub async fn confirm(
     f.finish()?;
     let c = payments::Confirmation { completed_date: completed_date.unwrap_or_default(), confirmation_number, notes };
     let row = payments::confirm(&state, &user, &ctx.origin(&user), &payout_id, c).await?;
-    Ok(Envelope::ok(payout_view(&row, state.settings.required_approvals, true)))
+    Ok(Envelope::ok(payout_view(&row, state.settings.payout.required_approvals, true)))
 }
 
 /// Records a failed or returned payment (finance roles): `{reason, returnCode?}` (ACH R01–R99).
@@ -355,7 +355,7 @@ pub async fn mark_failed(
     }
     f.finish()?;
     let row = payments::mark_failed(&state, &user, &ctx.origin(&user), &payout_id, reason.unwrap_or_default(), return_code).await?;
-    Ok(Envelope::ok(payout_view(&row, state.settings.required_approvals, true)))
+    Ok(Envelope::ok(payout_view(&row, state.settings.payout.required_approvals, true)))
 }
 
 /// Sends a failed payout back for fresh approval (admins).
@@ -369,7 +369,7 @@ pub async fn reissue(
     ValidPath(payout_id): ValidPath<String>,
 ) -> AppResult<Envelope<PayoutView>> {
     let row = payments::reissue(&state, &admin, &ctx.origin(&admin), &payout_id).await?;
-    Ok(Envelope::ok(payout_view(&row, state.settings.required_approvals, true)))
+    Ok(Envelope::ok(payout_view(&row, state.settings.payout.required_approvals, true)))
 }
 
 fn pdf_response(bytes: Vec<u8>, filename: String) -> axum::response::Response {

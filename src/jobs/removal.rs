@@ -12,7 +12,7 @@ use crate::domain::approvals;
 use crate::workflow::payouts::{chain, notify_member};
 
 pub async fn run(state: &AppState) -> anyhow::Result<Value> {
-    let months = state.settings.membership_removal_months as i32;
+    let months = state.settings.payout.membership_removal_months as i32;
     let due: Vec<String> = sqlx::query_scalar(
         "SELECT payout_id FROM payout_management
          WHERE status = 'completed' AND completed_date IS NOT NULL
@@ -90,7 +90,7 @@ async fn remove_one(state: &AppState, payout_id: &str, months: i32) -> anyhow::R
 
 /// `POST {SUBSCRIPTION_SERVICE_URL}/api/subscriptions/{userId}/cancel`; the outcome, never an error.
 async fn cancel_subscription(state: &AppState, user_id: Uuid) -> Value {
-    let url = format!("{}/api/subscriptions/{user_id}/cancel", state.settings.subscription_service_url);
+    let url = format!("{}/api/subscriptions/{user_id}/cancel", state.settings.subscription.url);
     let at = approvals::now_iso();
     match state.subscription.http().post(&url).json(&json!({ "reason": "membership_removed_after_payout" })).send().await {
         Ok(res) if res.status().is_success() => json!({ "ok": true, "status": res.status().as_u16(), "at": at }),

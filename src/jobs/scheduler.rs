@@ -35,8 +35,8 @@ impl Job {
 
     fn cron(self, state: &AppState) -> &str {
         match self {
-            Job::EligibilityCheck => &state.settings.eligibility_check_cron,
-            Job::MembershipRemoval => &state.settings.membership_removal_cron,
+            Job::EligibilityCheck => &state.settings.jobs.eligibility_check_cron,
+            Job::MembershipRemoval => &state.settings.jobs.membership_removal_cron,
         }
     }
 }

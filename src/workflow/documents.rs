@@ -94,7 +94,7 @@ pub async fn receipt(state: &AppState, actor: &str, row: &PayoutRow) -> AppResul
     let completed = row.completed_date.or_else(|| parse_time(processing.get("completedDate")));
     let withheld = calc.get("withholdingAmount").and_then(Value::as_str).unwrap_or("0.00");
     let data = json!({
-        "company": state.settings.company_name,
+        "company": state.settings.payout.company_name,
         "payoutId": row.payout_id,
         "recipient": { "name": row.member_name.clone().unwrap_or_default(), "email": row.member_email.clone().unwrap_or_default() },
         "method": method_name(row),
@@ -140,11 +140,11 @@ pub async fn instructions_pdf(state: &AppState, row: &PayoutRow) -> AppResult<Ve
     let approvers = row
         .approval_workflow
         .as_ref()
-        .map(|w| crate::domain::approvals::ApprovalWorkflow::read(w, state.settings.required_approvals))
+        .map(|w| crate::domain::approvals::ApprovalWorkflow::read(w, state.settings.payout.required_approvals))
         .map(|w| w.approvals.iter().map(|a| a.email.clone().unwrap_or_else(|| format!("admin {}", a.admin_id))).collect::<Vec<_>>().join(", "))
         .unwrap_or_default();
     let data = json!({
-        "company": state.settings.company_name,
+        "company": state.settings.payout.company_name,
         "payoutId": row.payout_id,
         "recipient": { "name": row.member_name.clone().unwrap_or_default(), "email": row.member_email.clone().unwrap_or_default() },
         "method": method_name(row),

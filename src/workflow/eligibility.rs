@@ -15,7 +15,7 @@ use crate::error::AppResult;
 use crate::notify;
 
 pub fn rules(state: &AppState) -> Rules {
-    let s = &state.settings;
+    let s = &state.settings.payout;
     Rules {
         threshold: s.payout_threshold,
         reward: s.reward_per_winner,
@@ -45,7 +45,7 @@ pub fn evaluate_counts(state: &AppState, revenue: Revenue, committed: i64, selec
             today: now.date_naive(),
             committed_payouts: committed,
             selectable_members: selectable,
-            next_check: crate::jobs::schedule::next_after(&state.settings.eligibility_check_cron, now),
+            next_check: crate::jobs::schedule::next_after(&state.settings.jobs.eligibility_check_cron, now),
         },
     )
 }

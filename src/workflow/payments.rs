@@ -64,7 +64,7 @@ pub async fn save_bank_details(
     let mut tx = state.db.begin().await?;
     let row = lock_or_404(&mut tx, &payout_id).await?;
     let from = row.status().ok_or_else(|| invalid_status(&row, Action::ChangeDestination))?;
-    let workflow = ApprovalWorkflow::read(row.approval_workflow.as_ref().unwrap_or(&Value::Null), state.settings.required_approvals);
+    let workflow = ApprovalWorkflow::read(row.approval_workflow.as_ref().unwrap_or(&Value::Null), state.settings.payout.required_approvals);
     // Once anyone approved, a new destination sends the payout back for fresh approval.
     let clears = workflow.current() > 0 || from == PayoutStatus::Approved;
     let to = match from {
@@ -220,7 +220,7 @@ pub async fn effective_calculation<'e, E: sqlx::Executor<'e, Database = sqlx::Po
 }
 
 pub fn calculation_rules(state: &AppState) -> CalculationRules {
-    CalculationRules { retention_fee: state.settings.retention_fee, backup_withholding_rate: state.settings.backup_withholding_rate }
+    CalculationRules { retention_fee: state.settings.payout.retention_fee, backup_withholding_rate: state.settings.payout.backup_withholding_rate }
 }
 
 pub async fn generate_instructions(state: &AppState, by: &CurrentUser, origin: &audit::Origin, payout_id: &str) -> AppResult<Instructions> {
@@ -416,7 +416,7 @@ pub async fn confirm(state: &AppState, by: &CurrentUser, origin: &audit::Origin,
     .bind(row.user_id)
     .bind(c.completed_date.year())
     .bind(json!({ "name": row.member_name, "email": row.member_email, "userId": row.user_id }))
-    .bind(json!({ "name": state.settings.company_name }))
+    .bind(json!({ "name": state.settings.payout.company_name }))
     .bind(json!({ "box3OtherIncome": gross, "federalIncomeTaxWithheld": withheld, "payoutId": row.payout_id }))
     .bind(format!("Payout {}", row.payout_id))
     .execute(&mut *tx)
@@ -494,7 +494,7 @@ pub async fn reissue(state: &AppState, by: &CurrentUser, origin: &audit::Origin,
     let row = lock_or_404(&mut tx, payout_id).await?;
     let from = row.status().ok_or_else(|| invalid_status(&row, Action::Reissue))?;
     let to = transition(from, Action::Reissue).map_err(|_| invalid_status(&row, Action::Reissue))?;
-    let workflow = ApprovalWorkflow::read(row.approval_workflow.as_ref().unwrap_or(&Value::Null), state.settings.required_approvals);
+    let workflow = ApprovalWorkflow::read(row.approval_workflow.as_ref().unwrap_or(&Value::Null), state.settings.payout.required_approvals);
     let mut proc = processing(&row);
     for stale in ["instructions", "instructionsGeneratedAt", "sentDate", "expectedArrivalDate", "trackingNumber", "completedDate", "confirmationNumber"] {
         proc.remove(stale);

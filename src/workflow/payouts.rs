@@ -125,7 +125,7 @@ pub async fn create(state: &AppState, admin: &CurrentUser, origin: &audit::Origi
 
     let mut created = Vec::new();
     let at = approvals::iso(now);
-    let workflow = ApprovalWorkflow::new(state.settings.required_approvals);
+    let workflow = ApprovalWorkflow::new(state.settings.payout.required_approvals);
     for member in requested.iter().filter(|r| req.user_ids.contains(&r.user_id)) {
         let payout_id = new_payout_id();
         let snapshot = json!({
@@ -149,7 +149,7 @@ pub async fn create(state: &AppState, admin: &CurrentUser, origin: &audit::Origi
             "created",
             &actor(admin),
             &at,
-            json!({ "amount": Money::new(state.settings.reward_per_winner), "paymentMethod": req.payment_method, "queuePosition": member.queue_position }),
+            json!({ "amount": Money::new(state.settings.payout.reward_per_winner), "paymentMethod": req.payment_method, "queuePosition": member.queue_position }),
         );
         let id = db::payouts::insert(
             &mut tx,
@@ -158,7 +158,7 @@ pub async fn create(state: &AppState, admin: &CurrentUser, origin: &audit::Origi
                 user_id: member.user_id,
                 membership_id: member.membership_id,
                 queue_position: member.queue_position as i32,
-                amount: state.settings.reward_per_winner,
+                amount: state.settings.payout.reward_per_winner,
                 payment_method: req.payment_method.clone(),
                 eligibility_check: snapshot,
                 approval_workflow: serde_json::to_value(&workflow).map_err(AppError::internal)?,
@@ -177,7 +177,7 @@ pub async fn create(state: &AppState, admin: &CurrentUser, origin: &audit::Origi
                 entity_id: Some(id),
                 action: "payout_created",
                 old_values: None,
-                new_values: Some(json!({ "payoutId": payout_id, "status": "pending_approval", "amount": Money::new(state.settings.reward_per_winner), "paymentMethod": req.payment_method })),
+                new_values: Some(json!({ "payoutId": payout_id, "status": "pending_approval", "amount": Money::new(state.settings.payout.reward_per_winner), "paymentMethod": req.payment_method })),
                 success: true,
                 error_message: None,
                 metadata: json!({ "payoutId": payout_id }),
@@ -189,7 +189,7 @@ pub async fn create(state: &AppState, admin: &CurrentUser, origin: &audit::Origi
         created.push(row);
     }
     tx.commit().await?;
-    let payouts: Vec<PayoutView> = created.iter().map(|r| payout_view(r, state.settings.required_approvals, true)).collect();
+    let payouts: Vec<PayoutView> = created.iter().map(|r| payout_view(r, state.settings.payout.required_approvals, true)).collect();
     Ok(Created { payout_ids: payouts.iter().map(|p| p.payout_id.clone()).collect(), created_count: payouts.len(), payouts })
 }
 
@@ -203,7 +203,7 @@ pub async fn notify_admins_awaiting(
     by: &CurrentUser,
 ) -> AppResult<()> {
     let event_key = event["hash"].as_str().unwrap_or_default().chars().take(16).collect::<String>();
-    let workflow = ApprovalWorkflow::read(row.approval_workflow.as_ref().unwrap_or(&Value::Null), state.settings.required_approvals);
+    let workflow = ApprovalWorkflow::read(row.approval_workflow.as_ref().unwrap_or(&Value::Null), state.settings.payout.required_approvals);
     for (_, email, name) in db::alerts::active_admins(tx).await? {
         let vars = [
             ("admin_name", name.unwrap_or_else(|| "admin".into())),
@@ -315,7 +315,7 @@ pub async fn approve(state: &AppState, admin: &CurrentUser, origin: &audit::Orig
     if status != PayoutStatus::PendingApproval {
         return Err(invalid_status(&row, Action::Approve { completes: false }));
     }
-    let mut workflow = ApprovalWorkflow::read(row.approval_workflow.as_ref().unwrap_or(&Value::Null), state.settings.required_approvals);
+    let mut workflow = ApprovalWorkflow::read(row.approval_workflow.as_ref().unwrap_or(&Value::Null), state.settings.payout.required_approvals);
     // The same person may hide behind two admin rows (emails differing in case), or be the
     // member being paid: distinct approvers are distinct people.
     let me = admin.email.to_lowercase();
@@ -327,7 +327,7 @@ pub async fn approve(state: &AppState, admin: &CurrentUser, origin: &audit::Orig
         None => None,
     };
     let is_creator = creator_email.as_deref() == Some(me.as_str()) && row.created_by != Some(a.id);
-    if row.user_id == admin.user_id || (is_creator && !state.settings.allow_creator_approval) {
+    if row.user_id == admin.user_id || (is_creator && !state.settings.payout.allow_creator_approval) {
         return Err(AppError::Refused {
             code: "SELF_APPROVAL_FORBIDDEN",
             message: "You cannot approve a payout you created or one that pays you; another admin must".into(),
@@ -335,7 +335,7 @@ pub async fn approve(state: &AppState, admin: &CurrentUser, origin: &audit::Orig
     }
     let role = serde_json::to_value(a.role).ok().and_then(|v| v.as_str().map(String::from));
     let approval = Approval { admin_id: a.id, email: Some(admin.email.clone()), role, at: Some(approvals::now_iso()), comment };
-    let completes = match approvals::approve(&mut workflow, approval, row.created_by, state.settings.allow_creator_approval) {
+    let completes = match approvals::approve(&mut workflow, approval, row.created_by, state.settings.payout.allow_creator_approval) {
         Ok(c) => c,
         Err(ApprovalRefusal::AlreadyApproved) => {
             return Err(AppError::Conflict {
@@ -388,7 +388,7 @@ pub async fn reject(state: &AppState, admin: &CurrentUser, origin: &audit::Origi
     let row = lock_or_404(&mut tx, payout_id).await?;
     let from = row.status().ok_or_else(|| invalid_status(&row, Action::Reject))?;
     let to = transition(from, Action::Reject).map_err(|_| invalid_status(&row, Action::Reject))?;
-    let mut workflow = ApprovalWorkflow::read(row.approval_workflow.as_ref().unwrap_or(&Value::Null), state.settings.required_approvals);
+    let mut workflow = ApprovalWorkflow::read(row.approval_workflow.as_ref().unwrap_or(&Value::Null), state.settings.payout.required_approvals);
     workflow.rejection = Some(Rejection { admin_id: a.id, email: Some(admin.email.clone()), at: approvals::now_iso(), reason: reason.clone() });
     let details = json!({ "reason": reason });
     let (trail, entry) = chain(&row, "rejected", &actor(admin), details.clone());
@@ -410,7 +410,7 @@ pub async fn reject(state: &AppState, admin: &CurrentUser, origin: &audit::Origi
     notify_member(&mut tx, &row, "payout_rejected", &entry, &[("reason", reason)]).await?;
     let row = lock_or_404(&mut tx, payout_id).await?;
     tx.commit().await?;
-    Ok(payout_view(&row, state.settings.required_approvals, true))
+    Ok(payout_view(&row, state.settings.payout.required_approvals, true))
 }
 
 pub async fn cancel(state: &AppState, admin: &CurrentUser, origin: &audit::Origin, payout_id: &str, reason: String) -> AppResult<PayoutView> {
@@ -439,7 +439,7 @@ pub async fn cancel(state: &AppState, admin: &CurrentUser, origin: &audit::Origi
     .await?;
     let row = lock_or_404(&mut tx, payout_id).await?;
     tx.commit().await?;
-    Ok(payout_view(&row, state.settings.required_approvals, true))
+    Ok(payout_view(&row, state.settings.payout.required_approvals, true))
 }
 
 /// Ids requested more than once.
