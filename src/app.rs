@@ -18,7 +18,7 @@ pub struct Server {
 
 impl Server {
     pub async fn bind(state: AppState) -> anyhow::Result<Self> {
-        let addr = SocketAddr::new(state.settings.host, state.settings.port);
+        let addr = SocketAddr::new(state.settings.http.host, state.settings.http.port);
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
@@ -82,7 +82,7 @@ pub fn spawn_background(state: &AppState, shutdown: watch::Receiver<bool>) -> Ve
         }));
     }
     match crate::notify::sender::Sender::new(&state.settings, state.db.clone(), state.instance_id.clone()) {
-        Ok(sender) => tasks.push(tokio::spawn(sender.run(state.settings.outbox_poll_interval, shutdown.clone()))),
+        Ok(sender) => tasks.push(tokio::spawn(sender.run(state.settings.email.outbox_poll_interval, shutdown.clone()))),
         Err(e) => tracing::error!(error.message = %e, "email sender not started"),
     }
     let scheduler = Scheduler::new(&state.settings, state.ctx.clone(), state.instance_id.clone());

@@ -93,7 +93,7 @@ async fn run_job(name: &str) -> anyhow::Result<ExitCode> {
 fn check_config() -> anyhow::Result<ExitCode> {
     match Settings::from_env(Purpose::Serve) {
         Ok(s) => {
-            println!("configuration OK: listening on {}:{}, scheduler {}", s.host, s.port, if s.scheduler_enabled() { "on" } else { "off" });
+            println!("configuration OK: listening on {}:{}, scheduler {}", s.http.host, s.http.port, if s.scheduler_enabled() { "on" } else { "off" });
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
@@ -112,7 +112,7 @@ async fn serve() -> anyhow::Result<ExitCode> {
     crate::http::request_id::log_panics();
     let url = settings.database_url().unwrap_or_default().to_string();
     let pool = db::pool(&settings, &url)?;
-    if settings.run_migrations {
+    if settings.database.run_migrations {
         let applied = db::migrate::run(&pool).await?;
         tracing::info!(applied = ?applied, "migrations up to date");
     }
@@ -129,8 +129,8 @@ async fn reencrypt() -> anyhow::Result<ExitCode> {
     telemetry::init_to(settings.log_format, true);
     let pool = db::pool(&settings, settings.database_url().unwrap_or_default())?;
     let keyring = crate::crypto::Keyring::new(
-        settings.encryption_key.as_ref().expect("validated"),
-        &settings.encryption_key_previous,
+        settings.encryption.key.as_ref().expect("validated"),
+        &settings.encryption.previous_keys,
     );
     let report = crate::workflow::reencrypt::run(&pool, &keyring).await?;
     pool.close().await;
@@ -185,7 +185,7 @@ async fn run_dev(reset: bool) -> anyhow::Result<ExitCode> {
         None => {
             let (pg, url) = dev::private_database(&dev_dir.join("pg"), reset).await?;
             private = Some(pg);
-            settings.database_url = Some(url.clone().into());
+            settings.database.url = Some(url.clone().into());
             url
         }
     };
@@ -221,7 +221,7 @@ async fn dev_serve(settings: Settings, url: &str, reset: bool, private: bool) ->
     let server = Server::bind(AppState::new(settings, pool)).await?;
     let addr = server.local_addr();
     let host = if addr.ip().is_unspecified() { "localhost".to_string() } else { addr.ip().to_string() };
-    let cookie_name = format!("{}.session_token", server.state().settings.better_auth_cookie_prefix);
+    let cookie_name = format!("{}.session_token", server.state().settings.auth.cookie_prefix);
     let redacted_url = redact_password(url);
     let head = dev::head_of_queue(&server.state().db).await;
     print!("{}", dev::curl_block(&format!("http://{host}:{}", addr.port()), &cookie_name, &sessions, &redacted_url, head));

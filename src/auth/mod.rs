@@ -100,16 +100,17 @@ impl SessionValidator {
     pub fn new(settings: &Settings) -> Self {
         SessionValidator {
             secret: settings
+                .auth
                 .better_auth_secret
                 .as_ref()
                 .map(|s| s.expose_secret().as_bytes().to_vec())
                 .unwrap_or_default(),
-            cookie_prefix: settings.better_auth_cookie_prefix.clone(),
-            require_signed_bearer: settings.require_signed_bearer,
-            queries: SessionQueries::new(settings.better_auth_columns),
-            refresh: settings.session_refresh,
-            update_age_ms: settings.session_update_age.as_millis() as i64,
-            expires_in_ms: settings.session_expires_in.as_millis() as i64,
+            cookie_prefix: settings.auth.cookie_prefix.clone(),
+            require_signed_bearer: settings.auth.require_signed_bearer,
+            queries: SessionQueries::new(settings.auth.columns),
+            refresh: settings.auth.session_refresh,
+            update_age_ms: settings.auth.session_update_age.as_millis() as i64,
+            expires_in_ms: settings.auth.session_expires_in.as_millis() as i64,
         }
     }
 

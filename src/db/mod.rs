@@ -32,8 +32,8 @@ pub fn pool(settings: &Settings, database_url: &str) -> anyhow::Result<PgPool> {
         .log_statements(tracing::log::LevelFilter::Trace)
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
     Ok(PgPoolOptions::new()
-        .max_connections(settings.db_pool_max)
-        .min_connections(settings.db_pool_min)
+        .max_connections(settings.database.pool_max)
+        .min_connections(settings.database.pool_min)
         .acquire_timeout(Duration::from_secs(5))
         .idle_timeout(Duration::from_secs(600))
         .connect_lazy_with(options))

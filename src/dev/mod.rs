@@ -78,7 +78,7 @@ pub struct DemoSession {
 /// A session per demo user; one still valid for more than a day is reused.
 pub async fn mint_sessions(db: &PgPool, settings: &Settings) -> anyhow::Result<Vec<DemoSession>> {
     use secrecy::ExposeSecret;
-    let secret = settings.better_auth_secret.as_ref().map(|s| s.expose_secret().to_string()).unwrap_or_default();
+    let secret = settings.auth.better_auth_secret.as_ref().map(|s| s.expose_secret().to_string()).unwrap_or_default();
     let mut people: Vec<(String, String, Option<&'static str>)> =
         seed::ADMINS.iter().map(|a| (a.email.to_string(), a.name.to_string(), Some(a.role))).collect();
     people.extend(seed::members().into_iter().map(|m| (m.email, m.name, None)));

@@ -99,7 +99,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
     );
     let latency_ms = db_up.then(|| (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0);
     let (last_runs, outbox) = if db_up { (job_runs(&state).await, outbox(&state).await) } else { (Vec::new(), None) };
-    let stats = PoolStats::of(&state.db, state.settings.db_pool_max);
+    let stats = PoolStats::of(&state.db, state.settings.database.pool_max);
     let report = HealthReport {
         status: if db_up { "healthy" } else { "unhealthy" },
         version: VERSION,
@@ -174,7 +174,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 #[utoipa::path(get, path = "/metrics", tag = "health",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let stats = PoolStats::of(&state.db, state.settings.db_pool_max);
+    let stats = PoolStats::of(&state.db, state.settings.database.pool_max);
     (
         [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))],
         state.metrics.render(&stats),

@@ -105,7 +105,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         h.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>()
     };
     let actor = format!("user:{}", user.user_id);
-    let abandoned_after = state.settings.request_timeout * 2;
+    let abandoned_after = state.settings.http.request_timeout * 2;
     let waited = Instant::now();
     loop {
         let claimed = match claim(&state.db, &actor, &key, &method, &path, &hash).await {
@@ -131,7 +131,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
                 Err(e) => return AppError::from(e).into_response(),
             },
             Claim::Existing { .. } => {
-                if waited.elapsed() > state.settings.request_timeout {
+                if waited.elapsed() > state.settings.http.request_timeout {
                     return AppError::Refused {
                         code: ErrorCode::IdempotencyKeyInProgress,
                         message: "A request with this Idempotency-Key is still being processed; retry shortly".into(),

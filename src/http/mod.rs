@@ -69,7 +69,7 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
         }))
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::middleware))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit::middleware))
-        .layer(cors(&state.settings.allowed_origins))
+        .layer(cors(&state.settings.http.allowed_origins))
         // Outermost, so even CORS preflights carry x-request-id and are counted.
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
@@ -109,7 +109,7 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".to_string());
-    let timeout = state.settings.request_timeout;
+    let timeout = state.settings.http.request_timeout;
 
     // Every event logged while handling the request carries its id (JSON logs print the span).
     let span = tracing::info_span!("request", request_id = %id);

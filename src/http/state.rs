@@ -43,10 +43,10 @@ impl AppState {
         let ctx = Context::new(&settings, db.clone());
         let sessions = SessionValidator::new(&settings);
         let rate_limiter = RateLimiter::new(
-            settings.rate_limit_max,
-            settings.rate_limit_window.as_secs(),
-            settings.trust_proxy,
-            settings.rate_limit_store,
+            settings.http.rate_limit.max,
+            settings.http.rate_limit.window.as_secs(),
+            settings.http.trust_proxy,
+            settings.http.rate_limit.store,
         );
         let instance_id = crate::instance_id();
         AppState(Arc::new(Inner {

@@ -24,8 +24,8 @@ impl Scheduler {
         Scheduler {
             ctx,
             instance_id,
-            eligibility_check_cron: settings.eligibility_check_cron.clone(),
-            membership_removal_cron: settings.membership_removal_cron.clone(),
+            eligibility_check_cron: settings.jobs.eligibility_check_cron.clone(),
+            membership_removal_cron: settings.jobs.membership_removal_cron.clone(),
             enabled: settings.scheduler_enabled(),
         }
     }

@@ -30,17 +30,17 @@ pub enum Transport {
 }
 
 pub fn transport(settings: &Settings) -> anyhow::Result<Transport> {
-    let Some(host) = settings.smtp_host.as_deref() else { return Ok(Transport::Log) };
+    let Some(host) = settings.email.smtp_host.as_deref() else { return Ok(Transport::Log) };
     let tls = TlsParameters::new(host.to_string())?;
-    let mut builder = if settings.smtp_secure {
+    let mut builder = if settings.email.smtp_secure {
         AsyncSmtpTransport::<Tokio1Executor>::relay(host)?.tls(Tls::Wrapper(tls))
-    } else if settings.smtp_tls {
+    } else if settings.email.smtp_tls {
         AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).tls(Tls::Opportunistic(tls))
     } else {
         AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).tls(Tls::None)
     };
-    builder = builder.port(settings.smtp_port).timeout(Some(Duration::from_secs(15)));
-    if let (Some(user), Some(pass)) = (&settings.smtp_user, &settings.smtp_pass) {
+    builder = builder.port(settings.email.smtp_port).timeout(Some(Duration::from_secs(15)));
+    if let (Some(user), Some(pass)) = (&settings.email.smtp_user, &settings.email.smtp_pass) {
         builder = builder.credentials(Credentials::new(user.clone(), pass.expose_secret().to_string()));
     }
     Ok(Transport::Smtp(builder.build()))
@@ -57,14 +57,14 @@ pub struct Sender {
 
 impl Sender {
     pub fn new(settings: &Settings, db: PgPool, instance: String) -> anyhow::Result<Self> {
-        let from = Mailbox::new(Some(settings.email_from_name.clone()), settings.email_from.parse()?);
+        let from = Mailbox::new(Some(settings.email.from_name.clone()), settings.email.from.parse()?);
         Ok(Sender {
             db,
             transport: transport(settings)?,
             instance,
             from,
-            max_attempts: settings.email_max_attempts as i32,
-            retry_interval: settings.email_retry_interval,
+            max_attempts: settings.email.max_attempts as i32,
+            retry_interval: settings.email.retry_interval,
         })
     }
 

@@ -3,50 +3,16 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use sqlx::PgPool;
 
 use crate::clients::subscription::SubscriptionClient;
-use crate::config::Settings;
+use crate::config::{PayoutRules, Settings};
 use crate::crypto::Keyring;
 use crate::domain::calculation::CalculationRules;
 use crate::domain::change::ChangeRules;
 
-/// The configured money, approval and schedule rules (SPEC §2, §4, §9).
-#[derive(Debug, Clone)]
-pub struct PayoutRules {
-    pub payout_threshold: Decimal,
-    pub reward_per_winner: Decimal,
-    pub retention_fee: Decimal,
-    pub backup_withholding_rate: Decimal,
-    pub min_company_age_months: u32,
-    pub business_launch_date: NaiveDate,
-    pub membership_removal_months: u32,
-    pub required_approvals: u32,
-    pub allow_creator_approval: bool,
-    pub company_name: String,
-    /// When the daily eligibility check runs (shown as the next check).
-    pub eligibility_check_cron: String,
-}
-
+/// How the configured rules feed the domain's calculation and change rules.
 impl PayoutRules {
-    pub fn from_settings(s: &Settings) -> Self {
-        PayoutRules {
-            payout_threshold: s.payout_threshold,
-            reward_per_winner: s.reward_per_winner,
-            retention_fee: s.retention_fee,
-            backup_withholding_rate: s.backup_withholding_rate,
-            min_company_age_months: s.min_company_age_months,
-            business_launch_date: s.business_launch_date,
-            membership_removal_months: s.membership_removal_months,
-            required_approvals: s.required_approvals,
-            allow_creator_approval: s.allow_creator_approval,
-            company_name: s.company_name.clone(),
-            eligibility_check_cron: s.eligibility_check_cron.clone(),
-        }
-    }
-
     pub fn calculation(&self) -> CalculationRules {
         CalculationRules { retention_fee: self.retention_fee, backup_withholding_rate: self.backup_withholding_rate }
     }
@@ -69,19 +35,22 @@ pub struct Context {
     pub keyring: Arc<Keyring>,
     pub subscription: Arc<SubscriptionClient>,
     pub rules: Arc<PayoutRules>,
+    /// When the daily eligibility check runs (shown as the next check).
+    pub eligibility_check_cron: Arc<str>,
 }
 
 impl Context {
     pub fn new(settings: &Settings, db: PgPool) -> Self {
         let keyring = Keyring::new(
-            settings.encryption_key.as_ref().expect("ENCRYPTION_KEY is validated before the service starts"),
-            &settings.encryption_key_previous,
+            settings.encryption.key.as_ref().expect("ENCRYPTION_KEY is validated before the service starts"),
+            &settings.encryption.previous_keys,
         );
         Context {
             db,
             keyring: Arc::new(keyring),
-            subscription: Arc::new(SubscriptionClient::new(&settings.subscription_service_url, settings.subscription_timeout)),
-            rules: Arc::new(PayoutRules::from_settings(settings)),
+            subscription: Arc::new(SubscriptionClient::new(&settings.subscription.url, settings.subscription.timeout)),
+            rules: Arc::new(settings.payout.clone()),
+            eligibility_check_cron: settings.jobs.eligibility_check_cron.as_str().into(),
         }
     }
 }

@@ -45,7 +45,7 @@ pub fn evaluate_counts(ctx: &Context, revenue: Revenue, committed: i64, selectab
             today: now.date_naive(),
             committed_payouts: committed,
             selectable_members: selectable,
-            next_check: crate::domain::schedule::next_after(&ctx.rules.eligibility_check_cron, now),
+            next_check: crate::domain::schedule::next_after(&ctx.eligibility_check_cron, now),
         },
     )
 }

@@ -13,4 +13,4 @@ pub mod payouts;
 pub mod reencrypt;
 pub mod view;
 
-pub use context::{Context, PayoutRules};
+pub use context::Context;

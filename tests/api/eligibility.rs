@@ -8,21 +8,14 @@ use payout_service::clients::subscription::{BreakerState, SubscriptionClient};
 use payout_service::domain::eligibility::RevenueSource;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
-use sqlx::PgPool;
 
-use crate::helpers::*;
-use crate::members::*;
-use crate::standin::{Answer, StandIn};
+use crate::support::harness::*;
+use crate::support::members::*;
+use crate::support::scene::*;
+use crate::support::standin::{Answer, StandIn};
 
 fn dec(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()
-}
-
-/// A fresh database with succeeded payments totalling `db_total` dollars (one member).
-async fn db_with_revenue(db_total: i64) -> PgPool {
-    let db = PgPool::connect(&fresh_database(APP_TEMPLATE).await).await.unwrap();
-    MemberSpec::new("payer@tenure.test", 1).paying(db_total).insert(&db).await;
-    db
 }
 
 #[tokio::test]
@@ -84,47 +77,6 @@ async fn the_breaker_opens_after_five_failures_and_closes_after_a_good_trial() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     client.total_revenue(&db).await.unwrap();
     assert_eq!(client.breaker_state(), BreakerState::Open, "failed trial");
-}
-
-struct Scene {
-    app: TestApp,
-    admin: String,
-    support: String,
-    member: String,
-    standin: StandIn,
-}
-
-/// The service with a stand-in subscription service answering `revenue`, and three callers.
-async fn scene(revenue: Value, launch: &str) -> Scene {
-    let standin = StandIn::start(Answer::Total(revenue)).await;
-    let url = fresh_database(APP_TEMPLATE).await;
-    let mut env = base_env(&url);
-    env.insert("SUBSCRIPTION_SERVICE_URL".into(), standin.url.clone());
-    env.insert("BUSINESS_LAUNCH_DATE".into(), launch.into());
-    let app = spawn_app_with(env).await;
-    let mut tokens = Vec::new();
-    for (email, role) in [("boss@tenure.test", Some("Manager")), ("help@tenure.test", Some("Support")), ("someone@tenure.test", None)] {
-        let user = app.user(email, email).await;
-        if let Some(role) = role {
-            app.admin(email, role).await;
-        }
-        tokens.push(app.session(user, Days::days(3)).await);
-    }
-    let member = tokens.pop().unwrap();
-    let support = tokens.pop().unwrap();
-    let admin = tokens.pop().unwrap();
-    Scene { app, admin, support, member, standin }
-}
-
-impl Scene {
-    async fn get(&self, token: &str, path: &str) -> (u16, Value) {
-        let res = self.app.client.get(self.app.url(path)).bearer_auth(token).send().await.unwrap();
-        (res.status().as_u16(), res.json().await.unwrap())
-    }
-    async fn post(&self, token: &str, path: &str) -> (u16, Value) {
-        let res = self.app.client.post(self.app.url(path)).bearer_auth(token).header("user-agent", "elig-test/1.0").send().await.unwrap();
-        (res.status().as_u16(), res.json().await.unwrap())
-    }
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 use serde_json::Value;
 
-use crate::helpers::*;
+use crate::support::harness::*;
 
 #[tokio::test]
 async fn health_reports_database_pool_scheduler_and_outbox() {

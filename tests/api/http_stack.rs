@@ -6,7 +6,7 @@ use payout_service::http::extract::ValidJson;
 use payout_service::http::Envelope;
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::support::harness::*;
 
 fn probes() -> axum::Router<AppState> {
     axum::Router::new()

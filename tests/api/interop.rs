@@ -3,8 +3,8 @@
 use payout_service::auth::token::signed_cookie_value;
 use serde_json::Value;
 
-use crate::better_auth::BetterAuth;
-use crate::helpers::*;
+use crate::support::better_auth::BetterAuth;
+use crate::support::harness::*;
 
 async fn me(app: &TestApp, header: (&str, &str)) -> (u16, Value) {
     let res = app.client.get(app.url("/api/me")).header(header.0, header.1).send().await.unwrap();

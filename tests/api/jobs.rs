@@ -5,10 +5,10 @@ use std::collections::{HashMap, HashSet};
 use chrono::Duration;
 use serde_json::{json, Value};
 
-use crate::helpers::*;
-use crate::members::*;
-use crate::payouts::desk;
-use crate::smtp::SmtpServer;
+use crate::support::desk::desk;
+use crate::support::harness::*;
+use crate::support::members::*;
+use crate::support::smtp::SmtpServer;
 
 fn with_smtp(env: &mut HashMap<String, String>, port: u16) {
     for (k, v) in [

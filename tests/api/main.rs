@@ -1,15 +1,14 @@
 //! One integration binary (zero-to-production style): real PostgreSQL, the real service on a port.
+//! `support/` holds the harness, stand-ins and builders; every other module holds tests.
 
-mod better_auth;
+mod support;
+
 mod crypto_interop;
-mod helpers;
-
 mod eligibility;
 mod health;
+mod http_stack;
 mod interop;
 mod jobs;
-mod http_stack;
-mod members;
 mod migrations;
 mod payments;
 mod payouts;
@@ -17,5 +16,3 @@ mod process;
 mod rate_limits;
 mod reencrypt;
 mod sessions;
-mod smtp;
-mod standin;

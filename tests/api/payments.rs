@@ -4,8 +4,8 @@ use payout_service::crypto::Keyring;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
-use crate::helpers::*;
-use crate::payouts::{desk, Desk};
+use crate::support::harness::*;
+use crate::support::desk::{desk, Desk};
 
 fn bank() -> Value {
     json!({ "accountHolderName": "Member Zero", "routingNumber": "021000021", "accountNumber": "000123456789", "accountType": "checking", "bankName": "First Bank" })

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::*;
+use crate::support::harness::*;
 
 async fn limited_app(extra: &[(&str, &str)]) -> TestApp {
     let url = fresh_database(APP_TEMPLATE).await;

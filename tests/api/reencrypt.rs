@@ -7,8 +7,8 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use crate::helpers::*;
-use crate::members::*;
+use crate::support::harness::*;
+use crate::support::members::*;
 
 const OLD: &str = "old-key-0123456789abcdef01234567";
 const NEW: &str = "new-key-0123456789abcdef01234567";

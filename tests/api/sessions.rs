@@ -3,7 +3,7 @@
 use chrono::Duration;
 use serde_json::Value;
 
-use crate::helpers::*;
+use crate::support::harness::*;
 
 #[tokio::test]
 async fn cookie_and_bearer_sessions_identify_the_user_and_role() {

@@ -42,7 +42,7 @@ impl BetterAuth {
             .current_dir(interop_dir())
             .env("DATABASE_URL", database_url)
             .env("BETTER_AUTH_SECRET", secret)
-            .env("PORT", crate::helpers::free_port().to_string())
+            .env("PORT", super::harness::free_port().to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
