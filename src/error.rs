@@ -73,6 +73,7 @@ error_codes! {
     ServiceUnavailable "SERVICE_UNAVAILABLE" = 503, "The database (or the request's time budget) is not available; retry shortly.";
 }
 
+/// Every failure a request or job can meet; `code()` gives its stable code and status.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("Authentication required")]
@@ -106,6 +107,7 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// 400 with every bad field; the message names the field when there is one.
     pub fn validation(details: Vec<FieldError>) -> Self {
         let message = match details.as_slice() {
             [one] => format!("{}: {}", one.path, one.message),
@@ -119,6 +121,7 @@ impl AppError {
         AppError::Refused { code, message: message.into(), details }
     }
 
+    /// An unexpected failure: logged once, opaque to the caller.
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         AppError::Internal(err.into())
     }
@@ -203,6 +206,7 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+/// The result of every use case and handler.
 pub type AppResult<T> = Result<T, AppError>;
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+/// One admin's approval of a payout.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Approval {
@@ -15,6 +16,7 @@ pub struct Approval {
     pub comment: Option<String>,
 }
 
+/// Who rejected a payout, when and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Rejection {
@@ -24,6 +26,7 @@ pub struct Rejection {
     pub reason: String,
 }
 
+/// The `approval_workflow` of a payout: how many distinct admins must approve, who did, and a rejection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApprovalWorkflow {
@@ -37,6 +40,7 @@ pub struct ApprovalWorkflow {
 }
 
 impl ApprovalWorkflow {
+    /// No approvals yet; never fewer than two required.
     pub fn new(required: u32) -> Self {
         ApprovalWorkflow { required_approvals: required.max(2), approvals: Vec::new(), rejection: None, legacy: None }
     }
@@ -97,10 +101,12 @@ impl ApprovalWorkflow {
         }
     }
 
+    /// Distinct approvals so far.
     pub fn current(&self) -> u32 {
         self.approvals.len() as u32
     }
 
+    /// Enough distinct admins approved.
     pub fn fully_approved(&self) -> bool {
         self.current() >= self.required_approvals
     }

@@ -10,6 +10,7 @@ use super::validation::FieldError;
 pub struct RoutingNumber(String);
 
 impl RoutingNumber {
+    /// Nine digits with a valid checksum, not all zero; the error says which rule failed.
     pub fn parse(s: &str) -> Result<Self, &'static str> {
         let s = s.trim();
         if s.len() != 9 || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -23,6 +24,7 @@ impl RoutingNumber {
         Ok(RoutingNumber(s.to_string()))
     }
 
+    /// The nine digits.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -41,6 +43,7 @@ pub struct BankDetails {
 }
 
 impl BankDetails {
+    /// The last four digits of the account number (the only part ever shown).
     pub fn last4(&self) -> String {
         self.account_number[self.account_number.len() - 4..].to_string()
     }
@@ -111,6 +114,7 @@ pub struct W9 {
     pub postal_code: String,
 }
 
+/// Every W-9 field checked; all errors returned together.
 pub fn parse_w9(body: &serde_json::Map<String, serde_json::Value>) -> Result<W9, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut required = |key: &str, max: usize| -> String {

@@ -6,12 +6,14 @@ use utoipa::ToSchema;
 
 use super::money::Money;
 
+/// The configured fee and backup-withholding rate.
 #[derive(Debug, Clone, Copy)]
 pub struct CalculationRules {
     pub retention_fee: Decimal,
     pub backup_withholding_rate: Decimal,
 }
 
+/// One line of the calculation as documents show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LineItem {
@@ -20,6 +22,7 @@ pub struct LineItem {
     pub amount: Money,
 }
 
+/// What a winner receives, line by line, in exact decimals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Calculation {

@@ -38,6 +38,7 @@ pub struct Facts {
     pub next_check: Option<DateTime<Utc>>,
 }
 
+/// Whether the company may pay rewards now, how many, and why not (SPEC §10's fields).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Eligibility {
@@ -89,6 +90,7 @@ pub fn available_payouts(potential: i64, committed: i64, selectable: i64) -> i64
     (potential - committed).max(0).min(selectable.max(0))
 }
 
+/// The rules applied to the facts: threshold, company age, committed payouts, selectable members.
 pub fn evaluate(rules: &Rules, facts: &Facts) -> Eligibility {
     let age = company_age_months(rules.launch_date, facts.today);
     let meets_revenue = facts.revenue >= rules.threshold;

@@ -5,10 +5,12 @@ use std::fmt;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// US dollars, exact: never a float.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Money(Decimal);
 
 impl Money {
+    /// $0.00.
     pub const ZERO: Money = Money(Decimal::ZERO);
 
     /// Exact: refuses nothing, rounds nothing. Amounts from the database are already cents.
@@ -21,6 +23,7 @@ impl Money {
         Money(amount.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven))
     }
 
+    /// The exact decimal.
     pub fn amount(&self) -> Decimal {
         self.0
     }

@@ -23,6 +23,7 @@ impl PaymentMethod {
     /// The methods a new payout may use.
     pub const PAYABLE: [PaymentMethod; 2] = [PaymentMethod::Ach, PaymentMethod::Check];
 
+    /// As stored in `payout_management.payment_method` and shown by the API.
     pub fn as_str(self) -> &'static str {
         match self {
             PaymentMethod::Ach => "ach",
@@ -32,6 +33,7 @@ impl PaymentMethod {
         }
     }
 
+    /// Exactly one of the stored spellings (lowercase).
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|m| m.as_str() == s)
     }

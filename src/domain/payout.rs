@@ -30,6 +30,7 @@ pub struct AuditTrail {
 }
 
 impl AuditTrail {
+    /// The column and the head recorded beside it; a non-array value reads as no entries.
     pub fn parse(raw: Option<Value>, recorded_head: Option<String>, recorded_count: Option<i32>) -> Self {
         let raw = raw.unwrap_or(Value::Null);
         let entries = raw.as_array().cloned().unwrap_or_default();
@@ -75,6 +76,7 @@ impl StoredBankDetails {
         value.filter(|v| !v.is_null() && !v.as_object().is_some_and(|o| o.is_empty())).map(StoredBankDetails)
     }
 
+    /// A display field recorded beside the envelope (or a legacy plaintext field).
     pub fn text(&self, key: &str) -> Option<String> {
         self.0.get(key).and_then(Value::as_str).map(String::from)
     }

@@ -39,6 +39,7 @@ pub enum InstructedDestination {
 }
 
 impl InstructedDestination {
+    /// The method the destination belongs to.
     pub fn method(&self) -> PaymentMethod {
         match self {
             InstructedDestination::Ach { .. } => PaymentMethod::Ach,
@@ -70,6 +71,7 @@ pub struct FailureRecord {
     pub previous_status: PayoutStatus,
 }
 
+/// The `processing` record of a payout: what happened on the way to the money arriving.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Processing {
@@ -207,6 +209,7 @@ impl Processing {
         }
     }
 
+    /// The removal job already retired the member.
     pub fn is_membership_removed(&self) -> bool {
         self.membership_removed == Some(true)
     }

@@ -5,6 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// Where a payout is in its life (SPEC §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PayoutStatus {
@@ -17,6 +18,7 @@ pub enum PayoutStatus {
     Cancelled,
 }
 
+/// Every status, in the order messages list them.
 pub const ALL_STATUSES: [PayoutStatus; 7] = [
     PayoutStatus::PendingApproval,
     PayoutStatus::Approved,
@@ -28,6 +30,7 @@ pub const ALL_STATUSES: [PayoutStatus; 7] = [
 ];
 
 impl PayoutStatus {
+    /// As stored and shown.
     pub fn as_str(self) -> &'static str {
         match self {
             PayoutStatus::PendingApproval => "pending_approval",
@@ -80,6 +83,7 @@ impl fmt::Display for PayoutStatus {
     }
 }
 
+/// A row of SPEC §4's table: what may be done to a payout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     /// One approval; `completes` when it brings the distinct approvals to the required number.
@@ -100,6 +104,7 @@ pub enum Action {
 }
 
 impl Action {
+    /// As error messages and details name it (`generate-instructions`).
     pub fn name(self) -> &'static str {
         match self {
             Action::Approve { .. } => "approve",

@@ -20,6 +20,7 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
+    /// The scheduler the settings describe.
     pub fn new(settings: &Settings, ctx: Context, instance_id: String) -> Self {
         Scheduler {
             ctx,

@@ -12,6 +12,7 @@ use crate::db;
 use crate::domain::schedule;
 use crate::jobs::Scheduler;
 
+/// The two daily jobs (SPEC §9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
     EligibilityCheck,
@@ -19,6 +20,7 @@ pub enum Job {
 }
 
 impl Job {
+    /// As job slots and `run-job` name it.
     pub fn name(self) -> &'static str {
         match self {
             Job::EligibilityCheck => "eligibility-check",
@@ -26,6 +28,7 @@ impl Job {
         }
     }
 
+    /// The job `run-job` was asked for.
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "eligibility-check" => Some(Job::EligibilityCheck),

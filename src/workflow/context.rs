@@ -13,6 +13,7 @@ use crate::domain::change::ChangeRules;
 
 /// How the configured rules feed the domain's calculation and change rules.
 impl PayoutRules {
+    /// The fee and withholding rate the calculation applies.
     pub fn calculation(&self) -> CalculationRules {
         CalculationRules { retention_fee: self.retention_fee, backup_withholding_rate: self.backup_withholding_rate }
     }
@@ -40,6 +41,7 @@ pub struct Context {
 }
 
 impl Context {
+    /// The context the settings describe, on `db`.
     pub fn new(settings: &Settings, db: PgPool) -> Self {
         let keyring = Keyring::new(
             settings.encryption.key.as_ref().expect("ENCRYPTION_KEY is validated before the service starts"),

@@ -48,6 +48,7 @@ async fn typeset(template: &'static str, data: Value) -> AppResult<Vec<u8>> {
         .map_err(AppError::internal)
 }
 
+/// The document's SHA-256 as the trail records it.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -14,6 +14,7 @@ use crate::domain::selection::{blockers, Blocker, MemberFlags};
 use crate::error::AppResult;
 use crate::workflow::notices;
 
+/// The eligibility rules from the configured payout rules.
 pub fn rules(ctx: &Context) -> Rules {
     let s = &ctx.rules;
     Rules {
@@ -55,6 +56,7 @@ pub async fn current(ctx: &Context) -> AppResult<Eligibility> {
     Ok(evaluate_now(ctx).await?.0)
 }
 
+/// One member of the queue with what blocks their selection.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueMember {
@@ -77,6 +79,7 @@ pub struct QueueMember {
     pub has_primary_address: bool,
 }
 
+/// A page of the queue with its counts.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MembersPage {
@@ -90,6 +93,7 @@ pub struct MembersPage {
     pub offset: i64,
 }
 
+/// The queue in position order, each member with `selectable` and its blockers.
 pub async fn members(ctx: &Context, limit: i64, offset: i64) -> AppResult<MembersPage> {
     let ((eligibility, total), rows) =
         tokio::try_join!(evaluate_now(ctx), async { Ok(db::eligibility::queue_page(&ctx.db, limit, offset).await?) })?;
@@ -132,6 +136,7 @@ pub enum Trigger {
     Scheduled,
 }
 
+/// What an eligibility check found and whether it raised today's alert.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckOutcome {

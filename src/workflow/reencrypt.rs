@@ -11,6 +11,7 @@ use crate::crypto::Keyring;
 use crate::db;
 use crate::domain::audit_chain;
 
+/// How many values of one kind were moved, were current already, or could not be read.
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Counts {
@@ -21,6 +22,7 @@ pub struct Counts {
     pub failed: u64,
 }
 
+/// What `payout-service reencrypt` did, for bank details and TINs.
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
@@ -99,6 +101,7 @@ fn count(c: &mut Counts, o: &Outcome) {
     }
 }
 
+/// Moves every bank detail and TIN to the current key, one transaction per row.
 pub async fn run(db: &PgPool, keyring: &Keyring) -> Result<Report, sqlx::Error> {
     let mut report = Report::default();
     let ids = db::payout_secrets::ids_with_bank_details(db).await?;

@@ -13,6 +13,7 @@ use crate::domain::payout::{PaymentMethod, Payout, StoredBankDetails};
 use crate::domain::processing::Processing;
 use crate::domain::status::PayoutStatus;
 
+/// The member a payout pays, as readers see them.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Member {
@@ -30,6 +31,7 @@ pub struct MaskedBank {
     pub bank_name: Option<String>,
 }
 
+/// A payout as the API shows it: bank details masked, secrets scrubbed from processing.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PayoutView {

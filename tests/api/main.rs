@@ -16,3 +16,4 @@ mod process;
 mod rate_limits;
 mod reencrypt;
 mod sessions;
+mod use_cases;

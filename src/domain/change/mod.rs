@@ -9,7 +9,6 @@ use uuid::Uuid;
 
 use crate::domain::approvals::ApprovalRefusal;
 use crate::domain::calculation::{calculate, Calculation, CalculationRules};
-use crate::domain::money::Money;
 use crate::domain::payout::{PaymentMethod, Payout};
 use crate::domain::processing::iso;
 use crate::domain::status::{Action, InvalidTransition, PayoutStatus};
@@ -136,6 +135,7 @@ pub struct Facts {
 }
 
 impl Facts {
+    /// Nothing read yet, at `now`.
     pub fn at(now: DateTime<Utc>) -> Self {
         Facts { now, has_w9: false, creator_email: None, mailing_address: None, bank: BankFact::NotLoaded, member_status: None }
     }
@@ -266,11 +266,6 @@ pub fn awaiting_approval(event: &str, by: &Actor, payout: &Payout, required: u32
 /// one, computed with the member's real W-9 status (never assuming one is on file).
 pub fn effective_calculation(payout: &Payout, has_w9: bool, rules: &CalculationRules) -> Calculation {
     payout.processing.calculation.clone().unwrap_or_else(|| calculate(payout.amount.amount(), has_w9, rules))
-}
-
-/// The amount a payout sends, for messages: the stored net, else nothing.
-pub fn net_amount(payout: &Payout) -> Option<Money> {
-    payout.processing.calculation.as_ref().map(|c| c.net_amount)
 }
 
 mod rules;

@@ -78,4 +78,30 @@ impl Desk {
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.app.db).await.unwrap()
     }
+
+    /// The use cases' context on this desk's database and stand-in, for tests below HTTP.
+    pub fn context(&self) -> payout_service::workflow::Context {
+        let mut env = base_env(&self.app.database_url);
+        env.insert("SUBSCRIPTION_SERVICE_URL".into(), self.standin.url.clone());
+        let settings = payout_service::config::Settings::from_map(&env, payout_service::config::Purpose::Serve).unwrap();
+        payout_service::workflow::Context::new(&settings, self.app.db.clone())
+    }
+
+    /// The person behind `email` as the use cases know them (an admin when an admin row has it).
+    pub async fn actor(&self, email: &str) -> payout_service::domain::change::Actor {
+        let (user_id, name): (uuid::Uuid, Option<String>) =
+            sqlx::query_as("SELECT id, name FROM users WHERE email = $1").bind(email).fetch_one(&self.app.db).await.unwrap();
+        let admin: Option<(i32, String)> = sqlx::query_as("SELECT id, role::text FROM admin WHERE lower(email) = lower($1)")
+            .bind(email)
+            .fetch_optional(&self.app.db)
+            .await
+            .unwrap();
+        payout_service::domain::change::Actor {
+            user_id: Some(user_id),
+            admin_id: admin.as_ref().map(|a| a.0),
+            email: Some(email.to_string()),
+            name,
+            role: admin.map(|a| a.1),
+        }
+    }
 }
