@@ -18,13 +18,30 @@ pub fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-mod millis {
-    use super::*;
-    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-        match t {
-            Some(t) => s.serialize_str(&iso(*t)),
-            None => s.serialize_none(),
-        }
+/// A moment as the record holds it: the instant, and the text it was stored as (ours are
+/// `iso`; an old row's stay as they were written, so reading never rewrites them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    pub at: DateTime<Utc>,
+    text: String,
+}
+
+impl Stamp {
+    /// A new moment, written as `iso`.
+    pub fn new(at: DateTime<Utc>) -> Self {
+        Stamp { at, text: iso(at) }
+    }
+
+    /// An RFC 3339 text as stored.
+    pub fn parse(text: &str) -> Option<Self> {
+        let at = DateTime::parse_from_rfc3339(text).ok()?.with_timezone(&Utc);
+        Some(Stamp { at, text: text.to_string() })
+    }
+}
+
+impl Serialize for Stamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
     }
 }
 
@@ -81,10 +98,10 @@ pub struct Processing {
     pub instructions: Option<InstructionsRecord>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions_generated_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "millis::serialize")]
-    pub sent_date: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "millis::serialize")]
-    pub expected_arrival_date: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_date: Option<Stamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_arrival_date: Option<Stamp>,
     /// Present (possibly null) once the payment was marked sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<Option<String>>,
@@ -92,8 +109,8 @@ pub struct Processing {
     pub sent_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sent_notes: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "millis::serialize")]
-    pub completed_date: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed_date: Option<Stamp>,
     /// Present (possibly null) once the payment was confirmed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirmation_number: Option<Option<String>>,
@@ -109,8 +126,8 @@ pub struct Processing {
     pub reissues: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub membership_removed: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "millis::serialize")]
-    pub membership_removed_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub membership_removed_at: Option<Stamp>,
     /// What the subscription service answered to the cancel after removal.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription_cancellation: Option<Value>,
@@ -128,8 +145,8 @@ fn take<T: DeserializeOwned>(map: &mut Map<String, Value>, key: &str) -> Option<
     Some(parsed)
 }
 
-fn take_time(map: &mut Map<String, Value>, key: &str) -> Option<DateTime<Utc>> {
-    let t = DateTime::parse_from_rfc3339(map.get(key)?.as_str()?).ok()?.with_timezone(&Utc);
+fn take_time(map: &mut Map<String, Value>, key: &str) -> Option<Stamp> {
+    let t = Stamp::parse(map.get(key)?.as_str()?)?;
     map.remove(key);
     Some(t)
 }
@@ -247,6 +264,10 @@ mod tests {
         assert_eq!(p.sent_date, None);
         assert!(p.has_instructions());
         assert_eq!(p.to_value(), stored, "nothing is dropped or reshaped");
+        let legacy_time = json!({ "sentDate": "2025-02-01T00:00:00Z" });
+        let p = Processing::parse(Some(&legacy_time));
+        assert_eq!(p.sent_date.as_ref().map(|s| s.at.timestamp()), Some(1_738_368_000));
+        assert_eq!(p.to_value(), legacy_time, "an old row's timestamp keeps its text");
         let odd = Processing::parse(Some(&json!("wired manually")));
         assert_eq!(odd.to_value(), json!({ "legacy": "wired manually" }));
         assert_eq!(Processing::parse(None).to_value(), json!({}));

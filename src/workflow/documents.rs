@@ -81,7 +81,7 @@ pub async fn receipt(ctx: &Context, by: &Actor, p: &Payout) -> AppResult<Vec<u8>
         ));
     }
     let calc = calculation(ctx, p).await?;
-    let completed = p.completed_date.or(p.processing.completed_date);
+    let completed = p.completed_date.or(p.processing.completed_date.as_ref().map(|s| s.at));
     let withholding_note = if calc.withholding_amount == Money::ZERO {
         "None (W-9 on file)".to_string()
     } else {
@@ -96,7 +96,7 @@ pub async fn receipt(ctx: &Context, by: &Actor, p: &Payout) -> AppResult<Vec<u8>
         "lineItems": line_items(&calc, false),
         "gross": calc.gross_amount.display_usd(),
         "net": calc.net_amount.display_usd(),
-        "sentDate": day(p.processing.sent_date),
+        "sentDate": day(p.processing.sent_date.as_ref().map(|s| s.at)),
         "completedDate": day(completed),
         "confirmationNumber": p.processing.confirmation_number.clone().flatten().unwrap_or_else(|| "—".into()),
         "withholdingNote": withholding_note,

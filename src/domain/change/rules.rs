@@ -8,7 +8,7 @@ use super::*;
 use crate::domain::approvals::{self, ApprovalPolicy, ApprovalWorkflow, Approver, Rejection};
 use crate::domain::calculation::calculate;
 use crate::domain::payout::{PaymentMethod, StoredBankDetails};
-use crate::domain::processing::{iso, FailureRecord, InstructedDestination, InstructionsRecord};
+use crate::domain::processing::{iso, FailureRecord, InstructedDestination, InstructionsRecord, Stamp};
 use crate::domain::status::{transition, Action};
 
 /// The payout being changed, with the moment and the actor every rule stamps on it.
@@ -88,7 +88,7 @@ impl Draft<'_> {
         if clears {
             self.after.approval_workflow = ApprovalWorkflow::new(self.before.approval_workflow.required_approvals.max(rules.required_approvals));
             // Instructions named the old account: they must be generated again after re-approval.
-            if self.after.processing.instructions.is_some() {
+            if self.after.processing.has_instructions() {
                 self.after.processing.forget_instructions();
             }
         }
@@ -136,8 +136,8 @@ impl Draft<'_> {
             return Err(Refusal::InstructionsNotGenerated);
         }
         let p = &mut self.after.processing;
-        p.sent_date = Some(s.sent_date);
-        p.expected_arrival_date = Some(s.expected_arrival);
+        p.sent_date = Some(Stamp::new(s.sent_date));
+        p.expected_arrival_date = Some(Stamp::new(s.expected_arrival));
         p.tracking_number = Some(s.tracking_number.clone());
         p.sent_by = Some(self.by.label());
         if s.notes.is_some() {
@@ -162,12 +162,12 @@ impl Draft<'_> {
 
     pub(super) fn confirm(mut self, d: &ConfirmDetails, facts: &Facts, rules: &ChangeRules) -> Outcome {
         self.to(Action::Confirm)?;
-        if self.before.processing.sent_date.is_some_and(|sent| d.completed_date < sent) {
+        if self.before.processing.sent_date.as_ref().is_some_and(|sent| d.completed_date < sent.at) {
             return Err(Refusal::Invalid { field: "completedDate", message: "must not be before the sent date" });
         }
         let calc = effective_calculation(self.before, facts.has_w9, &rules.calculation);
         let p = &mut self.after.processing;
-        p.completed_date = Some(d.completed_date);
+        p.completed_date = Some(Stamp::new(d.completed_date));
         p.confirmation_number = Some(d.confirmation_number.clone());
         p.confirmed_by = Some(self.by.label());
         if d.notes.is_some() {
@@ -256,7 +256,7 @@ impl Draft<'_> {
         }
         let p = &mut self.after.processing;
         p.membership_removed = Some(true);
-        p.membership_removed_at = Some(facts.now);
+        p.membership_removed_at = Some(Stamp::new(facts.now));
         self.chain("membership_removed", json!({ "months": months, "previousUserStatus": facts.member_status }));
         let audit = AuditRecord {
             action: "membership_removed",

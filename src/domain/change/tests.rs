@@ -81,7 +81,7 @@ fn instructions_need_a_readable_destination_and_record_the_calculation() {
 fn confirmation_files_a_1099_and_failure_after_it_flags_that_form() {
     let mut p = payout();
     p.status = PayoutStatus::PaymentSent;
-    p.processing.sent_date = Some(Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap());
+    p.processing.sent_date = Some(crate::domain::processing::Stamp::new(Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap()));
     let early = ConfirmDetails { completed_date: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(), confirmation_number: None, notes: None };
     assert!(matches!(decide(&p, &PayoutAction::Confirm(early), &facts(), &admin(2), &rules()), Err(Refusal::Invalid { field: "completedDate", .. })));
     let ok = ConfirmDetails { completed_date: Utc.with_ymd_and_hms(2026, 2, 3, 0, 0, 0).unwrap(), confirmation_number: Some("C1".into()), notes: None };
