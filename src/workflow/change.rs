@@ -42,10 +42,8 @@ pub async fn apply(ctx: &Context, payout_id: &str, by: &Actor, origin: &audit::O
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("compare-and-set failed on a locked payout")))?;
     let after = with_policy(ctx, after);
     if let Some(record) = step.audit {
-        let mut metadata = json!({ "payoutId": before.payout_id });
-        if let Value::Object(extra) = record.metadata {
-            metadata.as_object_mut().into_iter().for_each(|m| m.extend(extra.clone()));
-        }
+        let mut metadata = record.metadata;
+        metadata["payoutId"] = json!(before.payout_id);
         let log = audit::AuditLog {
             entity_type: "payout",
             entity_id: Some(before.id),

@@ -35,10 +35,15 @@ impl Draft<'_> {
     }
 
     /// The usual finish: one trail entry, the status-change audit record, the emails.
-    fn done(mut self, trail_action: &str, audit_action: &'static str, details: Value, notices: Vec<Notice>) -> Outcome {
+    fn done(self, trail_action: &str, audit_action: &'static str, details: Value, notices: Vec<Notice>) -> Outcome {
+        self.done_with_effects(trail_action, audit_action, details, notices, Vec::new())
+    }
+
+    /// As `done`, with writes to other tables.
+    fn done_with_effects(mut self, trail_action: &str, audit_action: &'static str, details: Value, notices: Vec<Notice>, effects: Vec<Effect>) -> Outcome {
         self.chain(trail_action, details.clone());
         let audit = AuditRecord::status_change(audit_action, self.before.status, self.after.status, details);
-        Ok(Decision::Change(Box::new(Step { after: self.after, audit: Some(audit), notices, effects: Vec::new() })))
+        Ok(Decision::Change(Box::new(Step { after: self.after, audit: Some(audit), notices, effects })))
     }
 
     pub(super) fn approve(mut self, comment: Option<String>, facts: &Facts, rules: &ChangeRules) -> Outcome {
@@ -187,11 +192,7 @@ impl Draft<'_> {
         };
         let notices = vec![Notice::Member { template: "payout_completed", vars: vec![("net_amount", calc.net_amount.to_string()), ("receipt_url", receipt_url)] }];
         let details = json!({ "completedDate": iso(d.completed_date), "confirmationNumber": d.confirmation_number });
-        let mut outcome = self.done("completed", "payout_completed", details, notices)?;
-        if let Decision::Change(step) = &mut outcome {
-            step.effects.push(effect);
-        }
-        Ok(outcome)
+        self.done_with_effects("completed", "payout_completed", details, notices, vec![effect])
     }
 
     pub(super) fn mark_failed(mut self, reason: &str, return_code: Option<String>) -> Outcome {
@@ -213,11 +214,7 @@ impl Draft<'_> {
             vec![]
         };
         let details = serde_json::to_value(&failure).unwrap_or_default();
-        let mut outcome = self.done("payment_failed", "payout_payment_failed", details, notices)?;
-        if let Decision::Change(step) = &mut outcome {
-            step.effects = effects;
-        }
-        Ok(outcome)
+        self.done_with_effects("payment_failed", "payout_payment_failed", details, notices, effects)
     }
 
     pub(super) fn reissue(mut self, rules: &ChangeRules) -> Outcome {
