@@ -38,6 +38,9 @@ impl Server {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
         let Server { listener, state } = self;
         tracing::info!(addr = %listener.local_addr()?, version = VERSION, instance = %state.instance_id, "payout service listening");
+        if !state.settings.auth.admin_require_verified_email {
+            tracing::warn!(setting = "ADMIN_REQUIRE_VERIFIED_EMAIL", "{}", crate::http::health::UNVERIFIED_ADMINS_WARNING);
+        }
         let app = crate::http::router(state.clone());
         let background = spawn_background(&state, shutdown.clone());
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

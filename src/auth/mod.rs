@@ -60,6 +60,9 @@ pub struct CurrentUser {
     #[serde(skip)]
     pub session_id: String,
     pub admin: Option<Admin>,
+    /// `users.two_factor_enabled`.
+    #[serde(skip)]
+    pub two_factor_enabled: bool,
 }
 
 impl CurrentUser {
@@ -91,6 +94,7 @@ pub struct SessionValidator {
     cookie_prefix: String,
     require_signed_bearer: bool,
     queries: SessionQueries,
+    require_verified_email: bool,
     refresh: bool,
     update_age_ms: i64,
     expires_in_ms: i64,
@@ -108,6 +112,7 @@ impl SessionValidator {
             cookie_prefix: settings.auth.cookie_prefix.clone(),
             require_signed_bearer: settings.auth.require_signed_bearer,
             queries: SessionQueries::new(settings.auth.columns),
+            require_verified_email: settings.auth.admin_require_verified_email,
             refresh: settings.auth.session_refresh,
             update_age_ms: settings.auth.session_update_age.as_millis() as i64,
             expires_in_ms: settings.auth.session_expires_in.as_millis() as i64,
@@ -140,10 +145,44 @@ impl SessionValidator {
                 tracing::warn!(error.message = %e, "session refresh failed");
             }
         }
+        let may_hold_a_role = admin_may_act(self.require_verified_email, row.email_verified == Some(true), &row.user_status);
         let admin = match (row.admin_id, row.admin_role.as_deref().and_then(AdminRole::parse)) {
-            (Some(id), Some(role)) => Some(Admin { id, role }),
+            (Some(id), Some(role)) if may_hold_a_role => Some(Admin { id, role }),
             _ => None,
         };
-        Ok(CurrentUser { user_id: row.user_id, email: row.email, name: row.name, session_id: row.session_id, admin })
+        Ok(CurrentUser {
+            user_id: row.user_id,
+            email: row.email,
+            name: row.name,
+            session_id: row.session_id,
+            admin,
+            two_factor_enabled: row.two_factor_enabled == Some(true),
+        })
+    }
+
+    /// Whether ADMIN_REQUIRE_VERIFIED_EMAIL is on (shown by health when it is not).
+    pub fn requires_verified_email(&self) -> bool {
+        self.require_verified_email
+    }
+}
+
+/// SPEC §12: an admin row confers its role only on a user whose email is verified (unless that
+/// check is knowingly turned off) and whose account is not suspended or inactive.
+pub fn admin_may_act(require_verified_email: bool, email_verified: bool, user_status: &str) -> bool {
+    (email_verified || !require_verified_email) && !matches!(user_status, "Suspended" | "Inactive")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::admin_may_act;
+
+    #[test]
+    fn only_a_verified_active_user_holds_an_admin_role() {
+        assert!(admin_may_act(true, true, "Active"));
+        assert!(!admin_may_act(true, false, "Active"), "an unverified address proves nothing");
+        assert!(admin_may_act(false, false, "Active"), "ADMIN_REQUIRE_VERIFIED_EMAIL=false");
+        assert!(!admin_may_act(true, true, "Suspended"));
+        assert!(!admin_may_act(false, true, "Inactive"));
+        assert!(admin_may_act(true, true, "Pending"));
     }
 }

@@ -30,6 +30,13 @@ pub struct AuthSettings {
     pub session_update_age: Duration,
     /// A refreshed session's new lifetime. In seconds: `SESSION_EXPIRES_IN`, default `604800`.
     pub session_expires_in: Duration,
+    /// An admin row counts only for a user whose email is verified (SPEC §12: anyone can sign up
+    /// with an admin's address). Turn off only knowingly: a warning is logged at start and
+    /// `/api/health` shows it. `ADMIN_REQUIRE_VERIFIED_EMAIL`, default `true`.
+    pub admin_require_verified_email: bool,
+    /// Approving, generating instructions and downloading payment or tax files also need the
+    /// user's two-factor authentication on. `ADMIN_REQUIRE_2FA`, default `false`.
+    pub admin_require_2fa: bool,
 }
 
 /// Which column names the main app's Better Auth `session` table uses.
@@ -76,6 +83,8 @@ impl AuthSettings {
             session_refresh: r.boolean("SESSION_REFRESH", "true"),
             session_update_age: Duration::from_secs(r.parse::<u64>("SESSION_UPDATE_AGE", "86400", "seconds")),
             session_expires_in: Duration::from_secs(r.positive("SESSION_EXPIRES_IN", "604800").into()),
+            admin_require_verified_email: r.boolean("ADMIN_REQUIRE_VERIFIED_EMAIL", "true"),
+            admin_require_2fa: r.boolean("ADMIN_REQUIRE_2FA", "false"),
         }
     }
 }

@@ -20,6 +20,10 @@ pub struct SessionRow {
     pub now_ms: i64,
     pub admin_id: Option<i32>,
     pub admin_role: Option<String>,
+    pub email_verified: Option<bool>,
+    /// `users.status` (Active, Pending, Suspended, Inactive).
+    pub user_status: String,
+    pub two_factor_enabled: Option<bool>,
 }
 
 /// The session statements for one column naming, built once (the hot path only binds the token).
@@ -43,7 +47,8 @@ impl SessionQueries {
             "SELECT s.id AS session_id, u.id AS user_id, u.email, u.name,
                     (EXTRACT(EPOCH FROM s.{expires}) * 1000)::bigint AS expires_at_ms,
                     (EXTRACT(EPOCH FROM now()) * 1000)::bigint AS now_ms,
-                    a.id AS admin_id, a.role::text AS admin_role
+                    a.id AS admin_id, a.role::text AS admin_role,
+                    u.email_verified, u.status::text AS user_status, u.two_factor_enabled
              FROM session s
              JOIN users u ON u.id = s.{user_id}
              LEFT JOIN LATERAL (

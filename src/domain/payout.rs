@@ -37,12 +37,6 @@ impl AuditTrail {
         AuditTrail { raw, entries, recorded_head, recorded_count }
     }
 
-    /// A trail of one first entry (a new payout).
-    pub fn starting_with(entry: Value) -> Self {
-        let (head, count) = audit_chain::head(std::slice::from_ref(&entry));
-        AuditTrail { raw: json!([entry.clone()]), entries: vec![entry], recorded_head: head, recorded_count: Some(count) }
-    }
-
     /// Appends an entry chained to the last one and returns it.
     pub fn append(&mut self, action: &str, actor: &str, at: &str, details: Value) -> Value {
         let entry = audit_chain::entry(&self.entries, action, actor, at, details);

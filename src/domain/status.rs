@@ -70,11 +70,6 @@ impl PayoutStatus {
             PayoutStatus::PendingApproval | PayoutStatus::Approved | PayoutStatus::PaymentSent | PayoutStatus::PaymentFailed
         )
     }
-
-    /// Counts against the funded rewards (everything but rejected and cancelled).
-    pub fn is_committed(self) -> bool {
-        !matches!(self, PayoutStatus::Rejected | PayoutStatus::Cancelled)
-    }
 }
 
 impl fmt::Display for PayoutStatus {

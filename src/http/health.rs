@@ -39,6 +39,19 @@ pub struct HealthReport {
     pool: PoolHealth,
     scheduler: SchedulerHealth,
     outbox: Option<OutboxHealth>,
+    security: SecurityHealth,
+}
+
+/// The controls of SPEC §12 an operator may turn off or on.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct SecurityHealth {
+    /// False only when ADMIN_REQUIRE_VERIFIED_EMAIL was knowingly turned off.
+    admin_require_verified_email: bool,
+    admin_require_2fa: bool,
+    /// What to look at, when a control is off.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<&'static str>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -109,6 +122,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
         pool: PoolHealth { size: stats.size, idle: stats.idle, max: stats.max },
         scheduler: SchedulerHealth { enabled: state.settings.scheduler_enabled(), last_runs },
         outbox,
+        security: security(&state.settings),
     };
     let mut response = if db_up {
         Envelope::ok(report).into_response()
@@ -151,6 +165,19 @@ pub struct Readiness {
     ready: bool,
     pending_migrations: Vec<i64>,
 }
+
+fn security(settings: &crate::config::Settings) -> SecurityHealth {
+    let verified = settings.auth.admin_require_verified_email;
+    SecurityHealth {
+        admin_require_verified_email: verified,
+        admin_require_2fa: settings.auth.admin_require_2fa,
+        warnings: if verified { vec![] } else { vec![UNVERIFIED_ADMINS_WARNING] },
+    }
+}
+
+/// Logged at start and shown by health when ADMIN_REQUIRE_VERIFIED_EMAIL is off.
+pub const UNVERIFIED_ADMINS_WARNING: &str =
+    "ADMIN_REQUIRE_VERIFIED_EMAIL=false: anyone who signs up in the main app with an admin's email address is an admin here";
 
 /// Ready to take traffic: the database answers and every migration is applied.
 #[utoipa::path(get, path = "/ready", tag = "health",

@@ -15,7 +15,7 @@ use crate::domain::change::{ConfirmDetails, SentDetails};
 use crate::error::AppResult;
 use crate::http::body::{Fields, JsonBody};
 use crate::http::extract::{RequestContext, ValidPath};
-use crate::http::session::{AdminUser, FinanceUser};
+use crate::http::session::{AdminUser, FinanceUser, MoneyAdmin};
 use crate::http::{AppState, Envelope};
 use crate::workflow::payments::{self as workflow, Instructions};
 use crate::workflow::view::{payout_view, PayoutView};
@@ -44,7 +44,7 @@ pub struct NoBody {}
               (status = 409, description = "INVALID_STATUS (not approved)"),
               (status = 422, description = "BANK_DETAILS_MISSING, BANK_DETAILS_UNREADABLE, ADDRESS_MISSING or UNSUPPORTED_PAYMENT_METHOD")))]
 pub async fn generate_instructions(
-    AdminUser(admin): AdminUser,
+    MoneyAdmin(admin): MoneyAdmin,
     ctx: RequestContext,
     State(state): State<AppState>,
     ValidPath(payout_id): ValidPath<String>,

@@ -15,7 +15,7 @@ use crate::domain::status::{PayoutStatus, ALL_STATUSES};
 use crate::error::AppResult;
 use crate::http::body::{parse_datetime, parse_uuid, Fields, JsonBody};
 use crate::http::extract::{RequestContext, ValidPath, ValidQuery};
-use crate::http::session::{AdminUser, FinanceUser};
+use crate::http::session::{AdminUser, FinanceUser, MoneyAdmin};
 use crate::http::{AppState, Envelope};
 use crate::workflow::payouts::{self as workflow, ApproveOutcome, CreateRequest};
 use crate::workflow::view::{payout_view, PayoutView};
@@ -224,10 +224,10 @@ pub struct ApproveBody {
 #[utoipa::path(post, path = "/api/payouts/{payoutId}/approve", tag = "payouts", params(("payoutId" = String, Path)),
     request_body = ApproveBody, security(("cookie" = []), ("bearer" = [])),
     responses((status = 200, description = "Approval recorded", body = ApproveOutcome),
-              (status = 403, description = "FORBIDDEN or SELF_APPROVAL_FORBIDDEN"),
+              (status = 403, description = "FORBIDDEN, SELF_APPROVAL_FORBIDDEN or TWO_FACTOR_REQUIRED"),
               (status = 409, description = "INVALID_STATUS or ALREADY_APPROVED")))]
 pub async fn approve(
-    AdminUser(admin): AdminUser,
+    MoneyAdmin(admin): MoneyAdmin,
     ctx: RequestContext,
     State(state): State<AppState>,
     ValidPath(payout_id): ValidPath<String>,

@@ -5,7 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use crate::auth::CurrentUser;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::http::AppState;
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -48,5 +48,26 @@ impl FromRequestParts<AppState> for FinanceUser {
             return Err(AppError::Forbidden("This action needs a finance role (any admin)".into()));
         }
         Ok(FinanceUser(user))
+    }
+}
+
+/// An admin (Super Admin or Manager) for the steps that move money or reveal it — approving,
+/// generating instructions, downloading payment or tax files: with ADMIN_REQUIRE_2FA on, their
+/// two-factor authentication must be on too (403 TWO_FACTOR_REQUIRED).
+pub struct MoneyAdmin(pub CurrentUser);
+
+impl FromRequestParts<AppState> for MoneyAdmin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let AdminUser(user) = AdminUser::from_request_parts(parts, state).await?;
+        if state.settings.auth.admin_require_2fa && !user.two_factor_enabled {
+            return Err(AppError::refused(
+                ErrorCode::TwoFactorRequired,
+                "Turn on two-factor authentication in the main app to approve or pay out",
+                None,
+            ));
+        }
+        Ok(MoneyAdmin(user))
     }
 }

@@ -35,7 +35,11 @@ async fn sessions_from_a_real_better_auth_are_accepted_and_bad_ones_refused() {
     let secure = member.cookie.replacen("better-auth.", "__Secure-better-auth.", 1);
     assert_eq!(me(&app, ("cookie", &secure)).await.0, 200, "__Secure- cookie name");
 
-    // An admin row for the user's email (other case) makes that user an admin.
+    // An admin row for the user's email (other case) makes that user an admin once Better Auth
+    // has verified the address (SPEC §12), not before.
+    let (status, body) = me(&app, ("cookie", &admin.cookie)).await;
+    assert_eq!((status, body["data"]["isAdmin"].clone()), (200, Value::Bool(false)), "unverified: {body}");
+    sqlx::query("UPDATE users SET email_verified = true WHERE lower(email) = 'max.admin@tenure.test'").execute(&app.db).await.unwrap();
     let (status, body) = me(&app, ("cookie", &admin.cookie)).await;
     assert_eq!(status, 200);
     assert_eq!(body["data"]["isAdmin"], true);

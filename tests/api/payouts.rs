@@ -279,6 +279,7 @@ async fn nobody_approves_as_two_people_or_their_own_payout() {
     // The member is also an admin: they may not approve the payout that pays them.
     let member_email = "member0@tenure.test";
     d.app.admin(member_email, "Manager").await;
+    sqlx::query("UPDATE users SET email_verified = true WHERE email = $1").bind(member_email).execute(&d.app.db).await.unwrap();
     let id = d.create(&[0]).await.remove(0);
     let (status, body) = d.post(&d.members[0].1, &format!("/api/payouts/{id}/approve"), json!({})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("SELF_APPROVAL_FORBIDDEN")));
@@ -436,4 +437,23 @@ async fn odd_legacy_shapes_are_kept_not_dropped() {
     assert_eq!(notes[1]["note"], "Cancelled: shape test");
     let (_, audit) = d.get(&d.manager, &format!("/api/payouts/{id}/audit")).await;
     assert_eq!(audit["data"]["chainValid"], true);
+}
+
+/// SPEC §12: with ADMIN_REQUIRE_2FA on, approving and generating instructions need the admin's
+/// two-factor authentication; other admin steps do not.
+#[tokio::test]
+async fn with_2fa_required_the_money_steps_need_it() {
+    let d = desk(250_000, 1, &[("ADMIN_REQUIRE_2FA", "true")]).await;
+    let ids = d.create(&[0]).await;
+    let approve = format!("/api/payouts/{}/approve", ids[0]);
+    let (status, body) = d.post(&d.manager, &approve, json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("TWO_FACTOR_REQUIRED")), "{body}");
+    assert_eq!(d.count("SELECT count(*) FROM user_audit_logs WHERE action LIKE 'payout_approv%'").await, 0, "nothing recorded");
+    sqlx::query("UPDATE users SET two_factor_enabled = true WHERE email IN ('mia@tenure.test', 'noah@tenure.test')").execute(&d.app.db).await.unwrap();
+    assert_eq!(d.post(&d.manager, &approve, json!({})).await.0, 200);
+    assert_eq!(d.post(&d.second, &approve, json!({})).await.0, 200);
+    let (status, body) = d.post(&d.creator, &format!("/api/payouts/{}/generate-instructions", ids[0]), json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("TWO_FACTOR_REQUIRED")), "the creator has no 2FA: {body}");
+    let health: Value = d.app.get("/api/health").await.json().await.unwrap();
+    assert_eq!(health["data"]["security"]["adminRequire2fa"], true);
 }

@@ -195,6 +195,47 @@ async fn a_disabled_admin_row_confers_no_role() {
     assert_eq!(body["data"]["isFinanceManager"], false);
 }
 
+/// SPEC §12: a signed-up user with an admin's address is not an admin until the address is
+/// verified, nor while the account is suspended or inactive; the setting can knowingly turn the
+/// verification check off, and health then says so.
+#[tokio::test]
+async fn an_admin_row_counts_only_for_a_verified_active_user() {
+    let app = spawn_app().await;
+    let user = app.user("Boss@tenure.test", "Boss").await;
+    app.admin("boss@tenure.test", "Super Admin").await;
+    let token = app.session(user, Duration::days(3)).await;
+    let me = |token: String| {
+        let (client, url) = (app.client.clone(), app.url("/api/me"));
+        async move { client.get(url).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    assert_eq!(me(token.clone()).await["data"]["isAdmin"], true);
+    for (change, why) in [
+        ("UPDATE users SET email_verified = false", "an unverified address proves nothing"),
+        ("UPDATE users SET email_verified = NULL", "nor does an unknown one"),
+        ("UPDATE users SET email_verified = true, status = 'Suspended'", "a suspended account holds no role"),
+        ("UPDATE users SET status = 'Inactive'", "nor does an inactive one"),
+    ] {
+        sqlx::query(&format!("{change} WHERE id = $1")).bind(user).execute(&app.db).await.unwrap();
+        let body = me(token.clone()).await;
+        assert_eq!((body["data"]["isAdmin"].clone(), body["data"]["isFinanceManager"].clone()), (Value::Bool(false), Value::Bool(false)), "{why}");
+    }
+    let status = app.client.post(app.url("/api/eligibility/check")).bearer_auth(&token).send().await.unwrap().status();
+    assert_eq!(status, 403, "and admin endpoints refuse it");
+    let health: Value = app.get("/api/health").await.json().await.unwrap();
+    assert_eq!(health["data"]["security"]["adminRequireVerifiedEmail"], true);
+
+    let lax = app_with(&[("ADMIN_REQUIRE_VERIFIED_EMAIL", "false")], &[]).await;
+    let user = lax.user("boss@tenure.test", "Boss").await;
+    lax.admin("boss@tenure.test", "Manager").await;
+    sqlx::query("UPDATE users SET email_verified = false WHERE id = $1").bind(user).execute(&lax.db).await.unwrap();
+    let token = lax.session(user, Duration::days(3)).await;
+    let body: Value = lax.client.get(lax.url("/api/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(body["data"]["isAdmin"], true, "knowingly turned off");
+    let health: Value = lax.get("/api/health").await.json().await.unwrap();
+    assert_eq!(health["data"]["security"]["adminRequireVerifiedEmail"], false);
+    assert!(health["data"]["security"]["warnings"][0].as_str().unwrap().contains("ADMIN_REQUIRE_VERIFIED_EMAIL"));
+}
+
 /// Every documented endpoint outside health, readiness, metrics and the docs needs a session.
 #[tokio::test]
 async fn every_endpoint_but_the_open_ones_requires_a_session() {

@@ -134,9 +134,9 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("request")
     }
 
-    /// A user row; returns its id.
+    /// A user row with a verified email (as every admin's is); returns its id.
     pub async fn user(&self, email: &str, name: &str) -> Uuid {
-        sqlx::query_scalar("INSERT INTO users (id, email, name, status) VALUES (gen_random_uuid(), $1, $2, 'Active') RETURNING id")
+        sqlx::query_scalar("INSERT INTO users (id, email, email_verified, name, status) VALUES (gen_random_uuid(), $1, true, $2, 'Active') RETURNING id")
             .bind(email)
             .bind(name)
             .fetch_one(&self.db)
