@@ -131,6 +131,10 @@ pub struct Processing {
     /// What the subscription service answered to the cancel after removal.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription_cancellation: Option<Value>,
+    /// The stored value when it was not an object (null, or what an old row left), so readers
+    /// see it as stored until a change writes the record.
+    #[serde(skip)]
+    pub non_object: Option<Value>,
     /// Keys we do not know, or known keys whose stored value we cannot read, kept verbatim.
     /// A non-object value the old service stored is kept as `legacy`. Written back beside ours
     /// (ours win when a key is in both).
@@ -165,7 +169,12 @@ impl Processing {
             None | Some(Value::Null) => Map::new(),
             Some(other) => Map::from_iter([("legacy".to_string(), other.clone())]),
         };
+        let non_object = match value {
+            Some(Value::Object(_)) => None,
+            other => Some(other.cloned().unwrap_or(Value::Null)),
+        };
         Processing {
+            non_object,
             calculation: take_calculation(&mut map),
             instructions: take(&mut map, "instructions"),
             instructions_generated_at: take(&mut map, "instructionsGeneratedAt"),
@@ -188,7 +197,16 @@ impl Processing {
         }
     }
 
-    /// The stored form.
+    /// How readers see the record: as stored while nothing rewrote it (null stays null).
+    pub fn shown(&self) -> Option<Value> {
+        match &self.non_object {
+            Some(Value::Null) => None,
+            Some(other) => Some(other.clone()),
+            None => Some(self.to_value()),
+        }
+    }
+
+    /// The stored form (an object; an old non-object value kept as `legacy`).
     pub fn to_value(&self) -> Value {
         let mut out = match serde_json::to_value(self) {
             Ok(Value::Object(ours)) => ours,
@@ -269,8 +287,11 @@ mod tests {
         assert_eq!(p.sent_date.as_ref().map(|s| s.at.timestamp()), Some(1_738_368_000));
         assert_eq!(p.to_value(), legacy_time, "an old row's timestamp keeps its text");
         let odd = Processing::parse(Some(&json!("wired manually")));
-        assert_eq!(odd.to_value(), json!({ "legacy": "wired manually" }));
+        assert_eq!(odd.to_value(), json!({ "legacy": "wired manually" }), "written back as an object");
+        assert_eq!(odd.shown(), Some(json!("wired manually")), "shown as stored");
         assert_eq!(Processing::parse(None).to_value(), json!({}));
+        assert_eq!(Processing::parse(None).shown(), None);
+        assert_eq!(Processing::parse(Some(&json!({}))).shown(), Some(json!({})), "an empty object is not null");
     }
 
     #[test]

@@ -53,6 +53,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ValidQuery<T> 
     }
 }
 
+/// Query parameters read as text into `T` (whose fields are `Option<String>`, validated by `T`
+/// itself so each bad value is named): a repeated parameter's last value wins.
+pub struct TextQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for TextQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ValidQuery(pairs) = ValidQuery::<Vec<(String, String)>>::from_request_parts(parts, state).await?;
+        let map: serde_json::Map<String, serde_json::Value> = pairs.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
+        serde_json::from_value(serde_json::Value::Object(map))
+            .map(TextQuery)
+            .map_err(|e| AppError::validation(vec![FieldError::new("query", e.to_string())]))
+    }
+}
+
 fn query_message(e: &QueryRejection) -> String {
     e.body_text()
 }

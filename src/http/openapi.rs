@@ -38,7 +38,7 @@ use crate::http::AppState;
         crate::http::payments::instructions_pdf,
     ),
     components(schemas(crate::error::ErrorCode)),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &OptionalBodies),
     tags((name = "health"), (name = "session"), (name = "eligibility"), (name = "payouts"), (name = "payments"), (name = "members"))
 )]
 pub struct ApiDoc;
@@ -56,6 +56,26 @@ impl Modify for SecuritySchemes {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Bodies every field of which is optional: the endpoint takes an empty body too.
+struct OptionalBodies;
+
+impl Modify for OptionalBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        const OPTIONAL: [&str; 4] = [
+            "/api/eligibility/check",
+            "/api/payouts/{payoutId}/approve",
+            "/api/payouts/{payoutId}/generate-instructions",
+            "/api/payouts/{payoutId}/reissue",
+        ];
+        for path in OPTIONAL {
+            let body = openapi.paths.paths.get_mut(path).and_then(|item| item.post.as_mut()).and_then(|op| op.request_body.as_mut());
+            if let Some(body) = body {
+                body.required = Some(utoipa::openapi::Required::False);
+            }
+        }
     }
 }
 
@@ -96,12 +116,23 @@ mod tests {
                     assert!(declared, "{at}: path parameter {param} not declared");
                 }
                 if method == "post" {
+                    assert!(op.pointer("/requestBody/required").is_some(), "{at}: say whether the body is required");
                     let schema = op.pointer("/requestBody/content/application~1json/schema").unwrap_or_else(|| panic!("{at}: no request body schema"));
                     let schema = resolve(&doc, schema);
                     assert_eq!(schema["type"], "object", "{at}: body is not an object schema");
                 }
             }
         }
+    }
+
+    /// Endpoints that take an empty body say so.
+    #[test]
+    fn bodies_of_optional_fields_are_not_required() {
+        let doc = document();
+        let required = |path: &str| doc["paths"][path]["post"]["requestBody"]["required"].clone();
+        assert_eq!(required("/api/payouts/{payoutId}/approve"), Value::Bool(false));
+        assert_eq!(required("/api/payouts/{payoutId}/reissue"), Value::Bool(false));
+        assert_eq!(required("/api/payouts/{payoutId}/mark-sent"), Value::Bool(true));
     }
 
     /// Bodies name their fields in camelCase, as the handlers read them.

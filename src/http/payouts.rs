@@ -14,7 +14,7 @@ use crate::domain::payout::PaymentMethod;
 use crate::domain::status::{PayoutStatus, ALL_STATUSES};
 use crate::error::AppResult;
 use crate::http::body::{parse_datetime, parse_uuid, Fields, JsonBody};
-use crate::http::extract::{RequestContext, ValidPath, ValidQuery};
+use crate::http::extract::{RequestContext, TextQuery, ValidPath};
 use crate::http::session::{AdminUser, FinanceUser, MoneyAdmin};
 use crate::http::{AppState, Envelope};
 use crate::workflow::payouts::{self as workflow, ApproveOutcome, CreateRequest};
@@ -185,7 +185,7 @@ pub struct PayoutList {
 #[utoipa::path(get, path = "/api/payouts", tag = "payouts", params(ListQuery),
     security(("cookie" = []), ("bearer" = [])),
     responses((status = 200, description = "A page of payouts", body = PayoutList)))]
-pub async fn list(user: CurrentUser, State(state): State<AppState>, ValidQuery(q): ValidQuery<ListQuery>) -> AppResult<Envelope<PayoutList>> {
+pub async fn list(user: CurrentUser, State(state): State<AppState>, TextQuery(q): TextQuery<ListQuery>) -> AppResult<Envelope<PayoutList>> {
     let mut filter = q.validate()?;
     let finance = user.is_finance_manager();
     if !finance {

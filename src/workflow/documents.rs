@@ -114,19 +114,21 @@ pub async fn receipt(ctx: &Context, by: &Actor, p: &Payout) -> AppResult<Vec<u8>
 
 /// The instructions as a document for the finance team (masked destination only).
 pub async fn instructions_pdf(ctx: &Context, p: &Payout) -> AppResult<Vec<u8>> {
-    let Some(instructions) = &p.processing.instructions else {
+    if !p.processing.has_instructions() {
         return Err(AppError::refused(ErrorCode::InstructionsNotGenerated, "Generate the payment instructions first", Some(json!({ "payoutId": p.payout_id }))));
-    };
+    }
+    // An old row's instructions in a shape we cannot read still print, with what is known.
+    let instructions = p.processing.instructions.as_ref();
     let calc = calculation(ctx, p).await?;
     let approvers = p.approval_workflow.approvals.iter().map(|a| a.email.clone().unwrap_or_else(|| format!("admin {}", a.admin_id))).collect::<Vec<_>>().join(", ");
-    let generated = DateTime::parse_from_rfc3339(&instructions.generated_at).ok().map(|t| t.with_timezone(&Utc));
+    let generated = instructions.and_then(|i| DateTime::parse_from_rfc3339(&i.generated_at).ok()).map(|t| t.with_timezone(&Utc));
     let data = json!({
         "company": ctx.rules.company_name,
         "payoutId": p.payout_id,
         "recipient": { "name": p.member.name.clone().unwrap_or_default(), "email": p.member.email.clone().unwrap_or_default() },
         "method": p.payment_method.describe(),
         "destination": destination(p),
-        "net": instructions.net_amount.display_usd(),
+        "net": instructions.map(|i| i.net_amount.display_usd()).unwrap_or_else(|| "—".into()),
         "approvedBy": if approvers.is_empty() { "—".to_string() } else { approvers },
         "lineItems": line_items(&calc, true),
         "generatedAt": day(generated),

@@ -10,7 +10,6 @@ use uuid::Uuid;
 use crate::domain::approvals::ApprovalWorkflow;
 use crate::domain::money::Money;
 use crate::domain::payout::{PaymentMethod, Payout, StoredBankDetails};
-use crate::domain::processing::Processing;
 use crate::domain::status::PayoutStatus;
 
 /// The member a payout pays, as readers see them.
@@ -109,8 +108,7 @@ pub fn payout_view(p: &Payout, show_internal: bool) -> PayoutView {
         completed_date: p.completed_date,
         bank_details: p.bank_details.as_ref().map(mask_bank),
         tax_withholding: p.tax_withholding.as_ref().map(scrub_processing),
-        // Never-processed payouts show null, as the column holds.
-        processing: (p.processing != Processing::default()).then(|| scrub_processing(&p.processing.to_value())),
+        processing: p.processing.shown().as_ref().map(scrub_processing),
         receipt_url: p.receipt_url.clone(),
         internal_notes: if show_internal { Some(p.internal_notes.clone().unwrap_or_else(|| json!([]))) } else { None },
         created_by: p.created_by,

@@ -457,3 +457,26 @@ async fn with_2fa_required_the_money_steps_need_it() {
     let health: Value = d.app.get("/api/health").await.json().await.unwrap();
     assert_eq!(health["data"]["security"]["adminRequire2fa"], true);
 }
+
+/// Found by running the old and the refactored service side by side: an old row's `processing`
+/// reads as stored (an empty object stays an object, free text stays text), and a repeated list
+/// filter keeps the last value, as before.
+#[tokio::test]
+async fn old_rows_read_as_stored_and_repeated_filters_keep_the_last_value() {
+    let d = desk(250_000, 1, &[]).await;
+    let id = d.create(&[0]).await.remove(0);
+    let (_, body) = d.get(&d.manager, &format!("/api/payouts/{id}")).await;
+    assert_eq!(body["data"]["processing"], Value::Null, "never processed");
+    for stored in [json!({}), json!("free text"), json!({ "oldSystemRef": "WX-1", "sentDate": "2025-02-01T00:00:00Z" })] {
+        sqlx::query("UPDATE payout_management SET processing = $2 WHERE payout_id = $1").bind(&id).bind(&stored).execute(&d.app.db).await.unwrap();
+        let (_, body) = d.get(&d.manager, &format!("/api/payouts/{id}")).await;
+        assert_eq!(body["data"]["processing"], stored);
+    }
+    sqlx::query(r#"UPDATE payout_management SET processing = '{"instructions": "see email"}' WHERE payout_id = $1"#).bind(&id).execute(&d.app.db).await.unwrap();
+    let pdf = d.app.client.get(d.app.url(&format!("/api/payouts/{id}/instructions.pdf"))).bearer_auth(&d.creator).send().await.unwrap();
+    assert_eq!(pdf.status(), 200, "old instructions in free text still print");
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    let (status, body) = d.get(&d.manager, "/api/payouts?status=cancelled&status=pending_approval&limit=1&limit=5").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["data"]["total"].as_i64(), body["data"]["limit"].as_i64()), (Some(1), Some(5)));
+}
