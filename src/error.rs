@@ -68,6 +68,7 @@ error_codes! {
     UnsupportedPaymentMethod "UNSUPPORTED_PAYMENT_METHOD" = 422, "A legacy payout uses a method the service cannot pay (wire, paypal).";
     AddressMissing "ADDRESS_MISSING" = 422, "A check needs the member's primary mailing address.";
     BankDetailsMissing "BANK_DETAILS_MISSING" = 422, "An ACH transfer needs the member's bank details.";
+    BankDetailsNotEncrypted "BANK_DETAILS_NOT_ENCRYPTED" = 422, "The old service stored these bank details in plain text; run `payout-service reencrypt` before paying.";
     BankDetailsUnreadable "BANK_DETAILS_UNREADABLE" = 422, "The stored bank details cannot be decrypted or are incomplete.";
     RateLimited "RATE_LIMITED" = 429, "Too many requests from this client; wait for Retry-After seconds.";
     InternalError "INTERNAL_ERROR" = 500, "An unexpected failure; it is logged with the request id.";
@@ -184,6 +185,11 @@ impl AppError {
             Refusal::BankDetailsMissing => {
                 AppError::refused(ErrorCode::BankDetailsMissing, "The member has not submitted bank details for an ACH transfer", None)
             }
+            Refusal::BankDetailsNotEncrypted => AppError::refused(
+                ErrorCode::BankDetailsNotEncrypted,
+                "These bank details were stored in plain text by the old service and are never used to pay: run `payout-service reencrypt` (or ask the member to submit them again) first",
+                None,
+            ),
             Refusal::BankDetailsUnreadable => AppError::refused(
                 ErrorCode::BankDetailsUnreadable,
                 "The stored bank details cannot be read (unknown key or incomplete): ask the member to submit them again, or configure ENCRYPTION_KEY_PREVIOUS",

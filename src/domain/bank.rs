@@ -49,21 +49,62 @@ impl BankDetails {
     }
 }
 
+/// Accented Latin letters and their plain spellings, for names a bank file must carry in ASCII.
+const TRANSLITERATIONS: &[(char, &str)] = &[
+    ('À', "A"), ('Á', "A"), ('Â', "A"), ('Ã', "A"), ('Ä', "A"), ('Å', "A"), ('Æ', "AE"), ('Ç', "C"), ('È', "E"), ('É', "E"),
+    ('Ê', "E"), ('Ë', "E"), ('Ì', "I"), ('Í', "I"), ('Î', "I"), ('Ï', "I"), ('Ð', "D"), ('Ñ', "N"), ('Ò', "O"), ('Ó', "O"),
+    ('Ô', "O"), ('Õ', "O"), ('Ö', "O"), ('Ø', "O"), ('Ù', "U"), ('Ú', "U"), ('Û', "U"), ('Ü', "U"), ('Ý', "Y"), ('Þ', "TH"),
+    ('ß', "ss"), ('à', "a"), ('á', "a"), ('â', "a"), ('ã', "a"), ('ä', "a"), ('å', "a"), ('æ', "ae"), ('ç', "c"), ('è', "e"),
+    ('é', "e"), ('ê', "e"), ('ë', "e"), ('ì', "i"), ('í', "i"), ('î', "i"), ('ï', "i"), ('ð', "d"), ('ñ', "n"), ('ò', "o"),
+    ('ó', "o"), ('ô', "o"), ('õ', "o"), ('ö', "o"), ('ø', "o"), ('ù', "u"), ('ú', "u"), ('û', "u"), ('ü', "u"), ('ý', "y"),
+    ('þ', "th"), ('ÿ', "y"), ('Ā', "A"), ('ā', "a"), ('Ă', "A"), ('ă', "a"), ('Ą', "A"), ('ą', "a"), ('Ć', "C"), ('ć', "c"),
+    ('Č', "C"), ('č', "c"), ('Ď', "D"), ('ď', "d"), ('Đ', "D"), ('đ', "d"), ('Ē', "E"), ('ē', "e"), ('Ę', "E"), ('ę', "e"),
+    ('Ě', "E"), ('ě', "e"), ('Ğ', "G"), ('ğ', "g"), ('Ī', "I"), ('ī', "i"), ('İ', "I"), ('ı', "i"), ('Ł', "L"), ('ł', "l"),
+    ('Ń', "N"), ('ń', "n"), ('Ň', "N"), ('ň', "n"), ('Ō', "O"), ('ō', "o"), ('Ő', "O"), ('ő', "o"), ('Œ', "OE"), ('œ', "oe"),
+    ('Ř', "R"), ('ř', "r"), ('Ś', "S"), ('ś', "s"), ('Ş', "S"), ('ş', "s"), ('Š', "S"), ('š', "s"), ('Ţ', "T"), ('ţ', "t"),
+    ('Ť', "T"), ('ť', "t"), ('Ū', "U"), ('ū', "u"), ('Ů', "U"), ('ů', "u"), ('Ű', "U"), ('ű', "u"), ('Ÿ', "Y"), ('Ź', "Z"),
+    ('ź', "z"), ('Ż', "Z"), ('ż', "z"), ('Ž', "Z"), ('ž', "z"), ('’', "'"),
+];
+
+/// The name as a NACHA file can carry it (SPEC §12): letters, digits, space and `-'.&,`, with
+/// accented Latin letters spelled plainly; another script, or any other character, is an error
+/// that says so.
+pub fn bank_file_name(name: &str) -> Result<String, &'static str> {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() || " -'.&,".contains(c) {
+            out.push(c);
+        } else if let Some((_, plain)) = TRANSLITERATIONS.iter().find(|(accented, _)| *accented == c) {
+            out.push_str(plain);
+        } else if c.is_alphabetic() {
+            return Err("must be written in Latin letters: a bank file cannot carry this script");
+        } else {
+            return Err("must be letters, digits, spaces or - ' . & , only");
+        }
+    }
+    Ok(out)
+}
+
 /// A string field, trimmed; control characters (NUL among them) make it unreadable.
-fn text<'a>(body: &'a serde_json::Map<String, serde_json::Value>, key: &str) -> Option<&'a str> {
+pub(crate) fn text<'a>(body: &'a serde_json::Map<String, serde_json::Value>, key: &str) -> Option<&'a str> {
     body.get(key).and_then(|v| v.as_str()).map(str::trim).filter(|s| !s.chars().any(char::is_control))
 }
 
 /// Every field checked; all errors returned together.
 pub fn parse_bank_details(body: &serde_json::Map<String, serde_json::Value>) -> Result<BankDetails, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let holder = text(body, "accountHolderName").unwrap_or_default();
-    let holder_ok = (2..=100).contains(&holder.chars().count())
-        && holder.chars().all(|c| c.is_alphabetic() || c == ' ' || "-'.".contains(c))
-        && holder.chars().any(char::is_alphabetic);
-    if !holder_ok {
-        errors.push(FieldError::new("accountHolderName", "must be 2–100 letters, spaces, hyphens, apostrophes or periods"));
-    }
+    let given = text(body, "accountHolderName").unwrap_or_default();
+    let holder = match bank_file_name(given) {
+        Ok(name) if (2..=100).contains(&name.chars().count()) && name.chars().any(|c| c.is_ascii_alphabetic()) => name,
+        Ok(_) => {
+            errors.push(FieldError::new("accountHolderName", "must be 2–100 letters, digits, spaces or - ' . & ,"));
+            String::new()
+        }
+        Err(message) => {
+            errors.push(FieldError::new("accountHolderName", message));
+            String::new()
+        }
+    };
     let routing = match text(body, "routingNumber") {
         Some(r) => RoutingNumber::parse(r).map_err(|m| errors.push(FieldError::new("routingNumber", m))).ok(),
         None => {
@@ -74,6 +115,8 @@ pub fn parse_bank_details(body: &serde_json::Map<String, serde_json::Value>) -> 
     let account = text(body, "accountNumber").unwrap_or_default();
     if !(4..=17).contains(&account.len()) || !account.bytes().all(|b| b.is_ascii_digit()) {
         errors.push(FieldError::new("accountNumber", "must be 4–17 digits"));
+    } else if account.bytes().all(|b| b == b'0') {
+        errors.push(FieldError::new("accountNumber", "must not be all zeros"));
     }
     let account_type = text(body, "accountType").unwrap_or_default();
     if !["checking", "savings"].contains(&account_type) {
@@ -91,83 +134,13 @@ pub fn parse_bank_details(body: &serde_json::Map<String, serde_json::Value>) -> 
     };
     match (errors.is_empty(), routing) {
         (true, Some(routing)) => Ok(BankDetails {
-            account_holder_name: holder.to_string(),
+            account_holder_name: holder,
             routing_number: routing.as_str().to_string(),
             account_number: account.to_string(),
             account_type: account_type.to_string(),
             bank_name,
         }),
         _ => Err(errors),
-    }
-}
-
-/// A W-9 as submitted (SPEC §6). The TIN is kept as 9 digits and stored encrypted.
-#[derive(Debug, Clone)]
-pub struct W9 {
-    pub legal_name: String,
-    pub tin: String,
-    pub tin_type: String,
-    pub address_line1: String,
-    pub address_line2: Option<String>,
-    pub city: String,
-    pub state: String,
-    pub postal_code: String,
-}
-
-/// Every W-9 field checked; all errors returned together.
-pub fn parse_w9(body: &serde_json::Map<String, serde_json::Value>) -> Result<W9, Vec<FieldError>> {
-    let mut errors = Vec::new();
-    let mut required = |key: &str, max: usize| -> String {
-        match text(body, key) {
-            Some(v) if !v.is_empty() && v.chars().count() <= max => v.to_string(),
-            Some(v) if !v.is_empty() => {
-                errors.push(FieldError::new(key, format!("must be at most {max} characters")));
-                String::new()
-            }
-            _ => {
-                errors.push(FieldError::new(key, "is required"));
-                String::new()
-            }
-        }
-    };
-    let legal_name = required("legalName", 200);
-    let tin_raw = required("tin", 11);
-    let address_line1 = required("addressLine1", 200);
-    let city = required("city", 100);
-    let state = required("state", 2);
-    let postal_code = required("postalCode", 10);
-    let tin: String = tin_raw.chars().filter(|c| *c != '-').collect();
-    if !tin_raw.is_empty() && (tin.len() != 9 || !tin.bytes().all(|b| b.is_ascii_digit())) {
-        errors.push(FieldError::new("tin", "must be 9 digits (dashes allowed)"));
-    }
-    let tin_type = text(body, "tinType").unwrap_or_default().to_string();
-    if !["SSN", "EIN"].contains(&tin_type.as_str()) {
-        errors.push(FieldError::new("tinType", "must be SSN or EIN"));
-    }
-    if !state.is_empty() && !(state.len() == 2 && state.bytes().all(|b| b.is_ascii_uppercase())) {
-        errors.push(FieldError::new("state", "must be a two-letter state code such as TX"));
-    }
-    let zip_ok = postal_code.is_ascii() && {
-        let (five, rest) = postal_code.split_at(postal_code.len().min(5));
-        five.len() == 5 && five.bytes().all(|b| b.is_ascii_digit()) && (rest.is_empty() || (rest.len() == 5 && rest.starts_with('-') && rest[1..].bytes().all(|b| b.is_ascii_digit())))
-    };
-    if !postal_code.is_empty() && !zip_ok {
-        errors.push(FieldError::new("postalCode", "must be a ZIP code: 12345 or 12345-6789"));
-    }
-    let address_line2 = match body.get("addressLine2") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(s)) if s.chars().count() <= 200 && !s.chars().any(char::is_control) => {
-            Some(s.trim().to_string()).filter(|s| !s.is_empty())
-        }
-        Some(_) => {
-            errors.push(FieldError::new("addressLine2", "must be a string of at most 200 characters"));
-            None
-        }
-    };
-    if errors.is_empty() {
-        Ok(W9 { legal_name, tin, tin_type, address_line1, address_line2, city, state, postal_code })
-    } else {
-        Err(errors)
     }
 }
 
@@ -199,14 +172,16 @@ mod tests {
     }
 
     #[test]
-    fn w9_fields() {
-        let ok = json!({ "legalName": "Mary Major", "tin": "123-45-6789", "tinType": "SSN", "addressLine1": "1 Main St", "city": "Austin", "state": "TX", "postalCode": "78701-1234" });
-        assert_eq!(parse_w9(ok.as_object().unwrap()).unwrap().tin, "123456789");
-        let bad = json!({ "tin": "12-345", "tinType": "ITIN", "state": "Texas", "postalCode": "7870" });
-        let paths: Vec<String> = parse_w9(bad.as_object().unwrap()).unwrap_err().into_iter().map(|e| e.path).collect();
-        for p in ["legalName", "addressLine1", "city", "state", "tin", "tinType", "postalCode"] {
-            assert!(paths.contains(&p.to_string()), "{p} in {paths:?}");
-        }
+    fn names_a_bank_file_can_carry() {
+        assert_eq!(bank_file_name("José Ñúñez-O’Brien & Co."), Ok("Jose Nunez-O'Brien & Co.".to_string()));
+        assert_eq!(bank_file_name("Łukasz Żółw"), Ok("Lukasz Zolw".to_string()));
+        assert!(bank_file_name("Иван Петров").unwrap_err().contains("Latin letters"), "another script says so");
+        assert!(bank_file_name("Ann 😀").is_err());
+        let cyrillic = json!({ "accountHolderName": "Иван Петров", "routingNumber": "011000015", "accountNumber": "000000000", "accountType": "savings" });
+        let errors = parse_bank_details(cyrillic.as_object().unwrap()).unwrap_err();
+        let messages: Vec<(&str, &str)> = errors.iter().map(|e| (e.path.as_str(), e.message.as_str())).collect();
+        assert_eq!(messages[0].0, "accountHolderName");
+        assert_eq!(messages[1], ("accountNumber", "must not be all zeros"));
     }
 
     proptest! {

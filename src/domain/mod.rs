@@ -15,3 +15,4 @@ pub mod schedule;
 pub mod selection;
 pub mod status;
 pub mod validation;
+pub mod w9;

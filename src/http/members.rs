@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::CurrentUser;
-use crate::domain::bank::{parse_bank_details, parse_w9, BankDetails, W9};
+use crate::domain::bank::{parse_bank_details, BankDetails};
+use crate::domain::w9::{parse_w9, W9};
 use crate::domain::money::Money;
 use crate::domain::payout::{PaymentMethod, Payout};
 use crate::domain::status::PayoutStatus;

@@ -108,16 +108,14 @@ async fn load_facts(ctx: &Context, tx: &mut Transaction<'_, Postgres>, payout: &
     Ok(facts)
 }
 
-/// The bank details in clear, from our encrypted form or a legacy plaintext row.
+/// The bank details in clear, from our encrypted form; an old plaintext row is refused.
 pub fn decrypt_bank(keyring: &Keyring, stored: Option<&StoredBankDetails>) -> BankFact {
     let Some(stored) = stored else { return BankFact::Missing };
-    let mut clear = if Keyring::is_encrypted(&stored.0) {
-        let Ok((plain, _)) = keyring.decrypt(&stored.0) else { return BankFact::Unreadable };
-        let Ok(value) = serde_json::from_slice::<Value>(&plain) else { return BankFact::Unreadable };
-        value
-    } else {
-        stored.0.clone()
-    };
+    if !Keyring::is_encrypted(&stored.0) {
+        return BankFact::NotEncrypted;
+    }
+    let Ok((plain, _)) = keyring.decrypt(&stored.0) else { return BankFact::Unreadable };
+    let Ok(mut clear) = serde_json::from_slice::<Value>(&plain) else { return BankFact::Unreadable };
     if let Some(o) = clear.as_object_mut() {
         o.retain(|k, _| ["accountHolderName", "routingNumber", "accountNumber", "accountType", "bankName"].contains(&k.as_str()));
     }

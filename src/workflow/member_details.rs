@@ -8,7 +8,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::{self, audit};
-use crate::domain::bank::{BankDetails, W9};
+use crate::domain::bank::BankDetails;
+use crate::domain::w9::W9;
 use crate::domain::change::{destination_change_clears, Actor, NewDestination, PayoutAction};
 use crate::domain::processing::iso;
 use crate::domain::status::PayoutStatus;

@@ -227,10 +227,12 @@ async fn without_a_w9_a_quarter_is_withheld_and_checks_need_an_address() {
     sqlx::query("DELETE FROM tax_forms").execute(&d.app.db).await.unwrap();
     sqlx::query("DELETE FROM user_addresses WHERE user_id = $1").bind(d.members[1].0.user_id).execute(&d.app.db).await.unwrap();
     let ach = approved(&d, 0).await;
-    sqlx::query(r#"UPDATE payout_management SET bank_details = '{"accountHolderName":"Legacy Row","routingNumber":"021000021","accountNumber":"55554444","accountType":"savings"}' WHERE payout_id = $1"#)
-        .bind(&ach).execute(&d.app.db).await.unwrap();
+    // Encrypted as the member's submission would be (SPEC §12: plaintext is never used to pay).
+    let details = json!({"accountHolderName":"Legacy Row","routingNumber":"021000021","accountNumber":"55554444","accountType":"savings"});
+    let envelope = Keyring::new(&SecretString::from(ENCRYPTION_KEY.to_string()), &[]).encrypt(details.to_string().as_bytes());
+    sqlx::query("UPDATE payout_management SET bank_details = $2 WHERE payout_id = $1").bind(&ach).bind(envelope).execute(&d.app.db).await.unwrap();
     let (status, body) = d.post(&d.creator, &format!("/api/payouts/{ach}/generate-instructions"), json!({})).await;
-    assert_eq!(status, 200, "legacy plaintext rows work: {body}");
+    assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["bankDetails"]["accountNumber"], "55554444");
     assert_eq!(body["data"]["calculation"]["withholdingAmount"], "24000.00");
     assert_eq!(body["data"]["amountToSend"], "75700.00");
@@ -312,4 +314,47 @@ async fn legacy_wire_payouts_and_unreadable_details_are_clear_422s() {
     sqlx::query("UPDATE payout_management SET bank_details = $2 WHERE payout_id = $1").bind(&other).bind(foreign).execute(&d.app.db).await.unwrap();
     let (status, body) = d.post(&d.creator, &format!("/api/payouts/{other}/generate-instructions"), json!({})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (422, Some("BANK_DETAILS_UNREADABLE")));
+}
+
+/// SPEC §12: plaintext bank details the old service left are never used to pay; bank details
+/// must fit a bank file; TINs must be plausible and states USPS codes.
+#[tokio::test]
+async fn only_encrypted_bank_file_ready_details_and_plausible_tins_are_taken() {
+    let d = desk(250_000, 1, &[]).await;
+    let id = approved(&d, 0).await;
+    let plaintext = json!({ "accountHolderName": "Old Row", "routingNumber": "011000015", "accountNumber": "123456789", "accountType": "checking" });
+    sqlx::query("UPDATE payout_management SET bank_details = $2 WHERE payout_id = $1").bind(&id).bind(&plaintext).execute(&d.app.db).await.unwrap();
+    let (status, body) = d.post(&d.creator, &format!("/api/payouts/{id}/generate-instructions"), json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("BANK_DETAILS_NOT_ENCRYPTED")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("reencrypt"));
+
+    let member = &d.members[0].1;
+    let bank_path = format!("/api/members/{}/bank-info", d.uid(0));
+    let mut cyrillic = bank();
+    cyrillic["accountHolderName"] = json!("Иван Петров");
+    cyrillic["accountNumber"] = json!("0000000");
+    let (status, body) = d.post(member, &bank_path, cyrillic).await;
+    assert_eq!(status, 400, "{body}");
+    let errors: Vec<(String, String)> = body["error"]["details"].as_array().unwrap().iter()
+        .map(|e| (e["path"].as_str().unwrap().to_string(), e["message"].as_str().unwrap().to_string())).collect();
+    assert!(errors.iter().any(|(p, m)| p == "accountHolderName" && m.contains("Latin")), "{errors:?}");
+    assert!(errors.contains(&("accountNumber".into(), "must not be all zeros".into())), "{errors:?}");
+    let mut accented = bank();
+    accented["accountHolderName"] = json!("José Núñez");
+    assert_eq!(d.post(member, &bank_path, accented).await.0, 200, "accented Latin letters are spelled plainly");
+
+    let tax_path = format!("/api/members/{}/tax-info", d.uid(0));
+    let forms_before = d.count("SELECT count(*) FROM tax_forms WHERE form_type = 'W-9'").await;
+    for (tin, tin_type) in [("666-12-3456", "SSN"), ("123-00-4567", "SSN"), ("07-1234567", "EIN")] {
+        let mut form = w9();
+        form["tin"] = json!(tin);
+        form["tinType"] = json!(tin_type);
+        let (status, body) = d.post(member, &tax_path, form).await;
+        assert_eq!((status, body["error"]["details"][0]["path"].as_str()), (400, Some("tin")), "{tin}: {body}");
+    }
+    let mut zz = w9();
+    zz["state"] = json!("ZZ");
+    let (status, body) = d.post(member, &tax_path, zz).await;
+    assert_eq!((status, body["error"]["details"][0]["path"].as_str()), (400, Some("state")), "{body}");
+    assert_eq!(d.count("SELECT count(*) FROM tax_forms WHERE form_type = 'W-9'").await, forms_before, "nothing stored");
 }

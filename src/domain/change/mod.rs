@@ -113,6 +113,8 @@ impl PayoutAction {
 pub enum BankFact {
     NotLoaded,
     Missing,
+    /// Stored in plain text by the old service: never used to pay (SPEC §12).
+    NotEncrypted,
     /// Encrypted under an unknown key, or incomplete.
     Unreadable,
     /// The clear details (holder, routing and account number, type, bank name).
@@ -161,6 +163,7 @@ pub enum Refusal {
     UnsupportedPaymentMethod(PaymentMethod),
     AddressMissing,
     BankDetailsMissing,
+    BankDetailsNotEncrypted,
     BankDetailsUnreadable,
     /// A field of the request contradicts the payout (e.g. confirmed before it was sent).
     Invalid { field: &'static str, message: &'static str },

@@ -111,6 +111,7 @@ impl Draft<'_> {
                 match &facts.bank {
                     BankFact::Clear(_) => {}
                     BankFact::Unreadable => return Err(Refusal::BankDetailsUnreadable),
+                    BankFact::NotEncrypted => return Err(Refusal::BankDetailsNotEncrypted),
                     BankFact::Missing | BankFact::NotLoaded => return Err(Refusal::BankDetailsMissing),
                 }
                 let stored = self.before.bank_details.as_ref().ok_or(Refusal::BankDetailsMissing)?;

@@ -66,6 +66,7 @@ fn instructions_need_a_readable_destination_and_record_the_calculation() {
     assert_eq!(decide(&p, &gen, &Facts { bank: BankFact::Missing, ..facts() }, &admin(2), &rules()), Err(Refusal::BankDetailsMissing));
     p.bank_details = Some(StoredBankDetails(json!({ "encrypted": "x", "last4": "6789", "accountType": "checking" })));
     assert_eq!(decide(&p, &gen, &Facts { bank: BankFact::Unreadable, ..facts() }, &admin(2), &rules()), Err(Refusal::BankDetailsUnreadable));
+    assert_eq!(decide(&p, &gen, &Facts { bank: BankFact::NotEncrypted, ..facts() }, &admin(2), &rules()), Err(Refusal::BankDetailsNotEncrypted));
     let s = step(decide(&p, &gen, &Facts { bank: BankFact::Clear(json!({})), has_w9: false, ..facts() }, &admin(2), &rules()));
     let calc = s.after.processing.calculation.clone().unwrap();
     assert_eq!(calc.net_amount.to_string(), "75700.00", "100000 − 300 − 24%");
