@@ -195,7 +195,7 @@ impl AppError {
                 "The stored bank details cannot be read (unknown key or incomplete): ask the member to submit them again, or configure ENCRYPTION_KEY_PREVIOUS",
                 None,
             ),
-            Refusal::Invalid { field, message } => AppError::validation(vec![FieldError::new(field, message)]),
+            Refusal::Invalid(errors) => AppError::validation(errors),
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::http::extract::{RequestContext, TextQuery, ValidPath};
 use crate::http::session::{AdminUser, FinanceUser, MoneyAdmin};
 use crate::http::{AppState, Envelope};
 use crate::workflow::payouts::{self as workflow, ApproveOutcome, CreateRequest};
+use crate::workflow::member_view::PayoutRead;
 use crate::workflow::view::{payout_view, PayoutView};
 
 pub fn router() -> Router<AppState> {
@@ -175,7 +176,7 @@ impl ListQuery {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PayoutList {
-    payouts: Vec<PayoutView>,
+    payouts: Vec<PayoutRead>,
     total: i64,
     limit: i64,
     offset: i64,
@@ -196,18 +197,19 @@ pub async fn list(user: CurrentUser, State(state): State<AppState>, TextQuery(q)
         filter.user_id = Some(user.user_id);
     }
     let (payouts, total) = workflow::list(&state.ctx, &filter).await?;
-    let payouts = payouts.iter().map(|p| payout_view(p, finance)).collect();
+    let payouts = payouts.iter().map(|p| PayoutRead::of(p, finance)).collect();
     Ok(Envelope::ok(PayoutList { payouts, total, limit: filter.limit, offset: filter.offset }))
 }
 
-/// One payout with the member's name and email; bank details masked.
+/// One payout: finance roles see it whole with the member's name and email (bank details
+/// masked); the member sees the allow-listed view of their own.
 #[utoipa::path(get, path = "/api/payouts/{payoutId}", tag = "payouts", params(("payoutId" = String, Path)),
     security(("cookie" = []), ("bearer" = [])),
-    responses((status = 200, description = "The payout", body = PayoutView),
+    responses((status = 200, description = "The payout", body = PayoutRead),
               (status = 404, description = "PAYOUT_NOT_FOUND (also for another member's payout)")))]
-pub async fn read(user: CurrentUser, State(state): State<AppState>, ValidPath(payout_id): ValidPath<String>) -> AppResult<Envelope<PayoutView>> {
+pub async fn read(user: CurrentUser, State(state): State<AppState>, ValidPath(payout_id): ValidPath<String>) -> AppResult<Envelope<PayoutRead>> {
     let payout = workflow::visible(&state.ctx, &user.actor(), &payout_id).await?;
-    Ok(Envelope::ok(payout_view(&payout, user.is_finance_manager())))
+    Ok(Envelope::ok(PayoutRead::of(&payout, user.is_finance_manager())))
 }
 
 /// `POST /api/payouts/{payoutId}/approve`.

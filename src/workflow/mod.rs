@@ -7,6 +7,7 @@ pub mod context;
 pub mod documents;
 pub mod eligibility;
 pub mod member_details;
+pub mod member_view;
 pub mod notices;
 pub mod payments;
 pub mod payouts;

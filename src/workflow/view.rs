@@ -1,5 +1,6 @@
-//! How a payout is shown: bank details masked, the approval workflow in our shape (legacy rows
-//! too), the member's name and email; internal notes only to finance roles.
+//! How finance roles see a payout: bank details masked, the approval workflow in our shape
+//! (legacy rows too), the member's name and email, internal notes. Members see the allow-listed
+//! `member_view` instead.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -86,7 +87,8 @@ fn scrub_processing(value: &Value) -> Value {
     }
 }
 
-/// The payout as a reader sees it; `show_internal` (finance roles) adds the staff notes.
+/// The payout as finance roles see it; `show_internal` adds the staff notes. (Members see
+/// `member_view::member_view`.)
 pub fn payout_view(p: &Payout, show_internal: bool) -> PayoutView {
     let workflow = p.approval_workflow.clone();
     PayoutView {

@@ -123,7 +123,11 @@ async fn the_whole_ach_path_from_approval_to_completion() {
     d.post(&d.manager, &p("approve"), json!({})).await;
     d.post(&d.second, &p("approve"), json!({})).await;
 
-    let (status, body) = d.post(&d.manager, &p("mark-sent"), json!({ "sentDate": "2026-11-20T10:00:00Z", "expectedArrivalDate": "2026-11-23T10:00:00Z" })).await;
+    let (sent, sent_at) = minutes_from_now(1);
+    let (arrival, arrival_at) = minutes_from_now(1 + 3 * 24 * 60);
+    let (completed, completed_at) = minutes_from_now(2);
+    let (_, before_sent) = minutes_from_now(1 - 24 * 60);
+    let (status, body) = d.post(&d.manager, &p("mark-sent"), json!({ "sentDate": sent_at, "expectedArrivalDate": arrival_at })).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("INSTRUCTIONS_NOT_GENERATED")));
     let (status, body) = d.post(&d.creator, &p("generate-instructions"), json!({})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (422, Some("BANK_DETAILS_MISSING")));
@@ -158,28 +162,30 @@ async fn the_whole_ach_path_from_approval_to_completion() {
     let res = d.app.client.get(d.app.url(&p("receipt"))).bearer_auth(&d.members[0].1).send().await.unwrap();
     assert_eq!(res.status(), 409);
     assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "RECEIPT_NOT_AVAILABLE");
-    let (status, body) = d.post(&d.support, &p("mark-sent"), json!({ "sentDate": "2026-11-20T10:00:00Z", "expectedArrivalDate": "2026-11-19T10:00:00Z" })).await;
+    let (status, body) = d.post(&d.support, &p("mark-sent"), json!({ "sentDate": sent_at, "expectedArrivalDate": before_sent })).await;
     assert_eq!((status, body["error"]["details"][0]["path"].as_str()), (400, Some("expectedArrivalDate")));
-    let (status, body) = d.post(&d.support, &p("mark-sent"), json!({ "sentDate": "2026-11-20T10:00:00Z", "expectedArrivalDate": "2026-11-23T10:00:00Z", "trackingNumber": "ACH-778" })).await;
+    let (status, body) = d.post(&d.support, &p("mark-sent"), json!({ "sentDate": sent_at, "expectedArrivalDate": arrival_at, "trackingNumber": "ACH-778" })).await;
     assert_eq!(status, 200, "finance roles mark sent: {body}");
     assert_eq!(body["data"]["status"], "payment_sent");
-    assert_eq!(body["data"]["scheduledDate"], "2026-11-23T10:00:00Z");
+    assert_eq!(body["data"]["scheduledDate"], arrival_at);
     let sent_mail: String = sqlx::query_scalar("SELECT body_text FROM payout_email_outbox WHERE template = 'payment_sent'").fetch_one(&d.app.db).await.unwrap();
-    assert!(sent_mail.contains("$99700.00") && sent_mail.contains("November 23, 2026") && sent_mail.contains("ACH-778"), "{sent_mail}");
+    let arrival_words = arrival.format("%B %-d, %Y").to_string();
+    assert!(sent_mail.contains("$99700.00") && sent_mail.contains(&arrival_words) && sent_mail.contains("ACH-778"), "{sent_mail}");
 
-    let (status, body) = d.post(&d.support, &p("confirm"), json!({ "completedDate": "2026-11-22T15:00:00Z", "confirmationNumber": "FED-123" })).await;
+    let (status, body) = d.post(&d.support, &p("confirm"), json!({ "completedDate": completed_at, "confirmationNumber": "FED-123" })).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["status"], "completed");
-    assert_eq!(body["data"]["completedDate"], "2026-11-22T15:00:00Z");
+    assert_eq!(body["data"]["completedDate"], completed_at);
     assert_eq!(body["data"]["receiptUrl"], format!("/api/payouts/{id}/receipt"));
     let form: Value = sqlx::query_scalar("SELECT to_jsonb(t) FROM tax_forms t WHERE form_type = '1099-MISC'").fetch_one(&d.app.db).await.unwrap();
-    assert_eq!((form["tax_year"].as_i64(), form["status"].as_str()), (Some(2026), Some("pending")));
+    assert_eq!((form["tax_year"].as_i64(), form["status"].as_str()), (Some(i64::from(chrono::Datelike::year(&completed))), Some("pending")), "the year the money arrived");
     assert_eq!(form["income_details"]["box3OtherIncome"], "100000.00");
     assert_eq!(form["income_details"]["federalIncomeTaxWithheld"], "0.00");
     let done: String = sqlx::query_scalar("SELECT body_text FROM payout_email_outbox WHERE template = 'payout_completed'").fetch_one(&d.app.db).await.unwrap();
     assert!(done.contains(&format!("/api/payouts/{id}/receipt")));
     let (_, status_view) = d.get(&d.members[0].1, &format!("/api/members/{}/payout", d.uid(0))).await;
-    assert!(status_view["data"]["membershipRemovalDate"].as_str().unwrap().starts_with("2027-11-22"));
+    let removal = completed.checked_add_months(chrono::Months::new(12)).unwrap().format("%Y-%m-%d").to_string();
+    assert!(status_view["data"]["membershipRemovalDate"].as_str().unwrap().starts_with(&removal), "12 months after completion");
 
     // The receipt: a real PDF with the figures, its hash in the audit trail.
     let res = d.app.client.get(d.app.url(&p("receipt"))).bearer_auth(&d.members[0].1).send().await.unwrap();
@@ -187,7 +193,8 @@ async fn the_whole_ach_path_from_approval_to_completion() {
     assert_eq!(res.headers()["content-type"], "application/pdf");
     let pdf = res.bytes().await.unwrap().to_vec();
     let text = pdf_text(&pdf);
-    for expected in ["Tenure", "Payout receipt", id.as_str(), "member0", "99,700.00", "$100,000.00", "−$300.00", "$99,700.00", "FED-123", "November 22, 2026", "November 20, 2026", "Checking ••••6789"] {
+    let (sent_words, completed_words) = (sent.format("%B %-d, %Y").to_string(), completed.format("%B %-d, %Y").to_string());
+    for expected in ["Tenure", "Payout receipt", id.as_str(), "member0", "99,700.00", "$100,000.00", "−$300.00", "$99,700.00", "FED-123", completed_words.as_str(), sent_words.as_str(), "Checking ••••6789"] {
         assert!(text.contains(expected), "receipt lacks {expected:?}:\n{text}");
     }
     assert!(!text.contains("000123456789"));
@@ -262,7 +269,7 @@ async fn a_failed_payment_is_reissued_only_after_fresh_approval() {
     assert_eq!(d.post(&d.members[0].1, &format!("/api/members/{}/bank-info", d.uid(0)), bank()).await.0, 200);
     d.post(&d.manager, &p("approve"), json!({})).await;
     d.post(&d.second, &p("approve"), json!({})).await;
-    let sent = json!({ "sentDate": "2026-11-20T10:00:00Z", "expectedArrivalDate": "2026-11-23T10:00:00Z" });
+    let sent = json!({ "sentDate": minutes_from_now(1).1, "expectedArrivalDate": minutes_from_now(1 + 3 * 24 * 60).1 });
     assert_eq!(d.post(&d.manager, &p("mark-failed"), json!({ "reason": "x" })).await.0, 409, "not sent yet");
     d.post(&d.creator, &p("generate-instructions"), json!({})).await;
     d.post(&d.manager, &p("mark-sent"), sent.clone()).await;
@@ -291,7 +298,7 @@ async fn a_failed_payment_is_reissued_only_after_fresh_approval() {
     d.post(&d.second, &p("approve"), json!({})).await;
     d.post(&d.creator, &p("generate-instructions"), json!({})).await;
     assert_eq!(d.post(&d.manager, &p("mark-sent"), sent).await.0, 200);
-    let (status, _) = d.post(&d.manager, &p("confirm"), json!({ "completedDate": "2026-11-23T12:00:00Z" })).await;
+    let (status, _) = d.post(&d.manager, &p("confirm"), json!({ "completedDate": minutes_from_now(2).1 })).await;
     assert_eq!(status, 200);
     // A confirmed ACH can still bounce.
     let (status, body) = d.post(&d.manager, &p("mark-failed"), json!({ "reason": "Returned after settlement", "returnCode": "R01" })).await;
@@ -357,4 +364,32 @@ async fn only_encrypted_bank_file_ready_details_and_plausible_tins_are_taken() {
     let (status, body) = d.post(member, &tax_path, zz).await;
     assert_eq!((status, body["error"]["details"][0]["path"].as_str()), (400, Some("state")), "{body}");
     assert_eq!(d.count("SELECT count(*) FROM tax_forms WHERE form_type = 'W-9'").await, forms_before, "nothing stored");
+}
+
+/// SPEC §12: sent and completed dates are not in the future, not before the approval; arrival
+/// is within 60 days; every bad field is named at once and nothing is written.
+#[tokio::test]
+async fn payment_dates_must_be_sane() {
+    let d = desk(250_000, 1, &[]).await;
+    let id = d.create(&[0]).await.remove(0);
+    let p = |action: &str| format!("/api/payouts/{id}/{action}");
+    assert_eq!(d.post(&d.members[0].1, &format!("/api/members/{}/bank-info", d.uid(0)), bank()).await.0, 200);
+    d.post(&d.manager, &p("approve"), json!({})).await;
+    d.post(&d.second, &p("approve"), json!({})).await;
+    assert_eq!(d.post(&d.creator, &p("generate-instructions"), json!({})).await.0, 200);
+    let paths = |body: &Value| body["error"]["details"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let (status, body) = d.post(&d.manager, &p("mark-sent"), json!({ "sentDate": "2100-01-01T00:00:00Z", "expectedArrivalDate": "2100-06-01T00:00:00Z" })).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(paths(&body), ["sentDate", "expectedArrivalDate"], "in the future, and months in transit");
+    let (status, body) = d.post(&d.manager, &p("mark-sent"), json!({ "sentDate": "2000-01-01T00:00:00Z", "expectedArrivalDate": "2000-01-03T00:00:00Z" })).await;
+    assert_eq!((status, paths(&body)), (400, vec!["sentDate".to_string()]), "before the approval: {body}");
+    assert_eq!(d.count("SELECT count(*) FROM user_audit_logs WHERE action = 'payout_payment_sent'").await, 0);
+    let (sent, sent_at) = minutes_from_now(1);
+    let arrival = (sent + chrono::Duration::days(2)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    assert_eq!(d.post(&d.manager, &p("mark-sent"), json!({ "sentDate": sent_at, "expectedArrivalDate": arrival })).await.0, 200);
+    let (status, body) = d.post(&d.manager, &p("confirm"), json!({ "completedDate": "2000-01-01T00:00:00Z" })).await;
+    assert_eq!((status, paths(&body)), (400, vec!["completedDate".to_string(), "completedDate".to_string()]), "before approval and before sending: {body}");
+    let (status, body) = d.post(&d.manager, &p("confirm"), json!({ "completedDate": "2100-01-01T00:00:00Z" })).await;
+    assert_eq!((status, paths(&body)), (400, vec!["completedDate".to_string()]), "{body}");
+    assert_eq!(d.count("SELECT count(*) FROM tax_forms WHERE form_type = '1099-MISC'").await, 0, "no 1099 for a refused confirm");
 }

@@ -480,3 +480,30 @@ async fn old_rows_read_as_stored_and_repeated_filters_keep_the_last_value() {
     assert_eq!(status, 200, "{body}");
     assert_eq!((body["data"]["total"].as_i64(), body["data"]["limit"].as_i64()), (Some(1), Some(5)));
 }
+
+/// SPEC §12: a member reading their own payout sees the allow-list only — key by key — and no
+/// staff email, id, comment, note or the company's revenue snapshot; finance still sees it all.
+#[tokio::test]
+async fn a_member_sees_the_allow_listed_view_of_their_own_payout() {
+    let d = desk(250_000, 1, &[]).await;
+    let (status, body) = d.post(&d.creator, "/api/payouts", json!({ "userIds": [d.uid(0)], "notes": "staff-only note" })).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["data"]["payoutIds"][0].as_str().unwrap().to_string();
+    d.post(&d.manager, &format!("/api/payouts/{id}/approve"), json!({ "comment": "checked by mia" })).await;
+    let (_, own) = d.get(&d.members[0].1, &format!("/api/payouts/{id}")).await;
+    let mut keys: Vec<String> = own["data"].as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    let mut allowed: Vec<String> = payout_service::workflow::member_view::MEMBER_VIEW_KEYS.iter().map(|k| k.to_string()).collect();
+    allowed.sort();
+    assert_eq!(keys, allowed, "exactly the allow-list");
+    assert_eq!(own["data"]["currentApprovals"], 1, "the approval count");
+    let (_, listed) = d.get(&d.members[0].1, "/api/payouts").await;
+    for body in [own.to_string(), listed.to_string()] {
+        for secret in ["mia@tenure.test", "ava@tenure.test", "admin:", "checked by mia", "staff-only note", "revenue", "createdBy", "auditTrail", "approvalWorkflow"] {
+            assert!(!body.contains(secret), "{secret} leaks into {body}");
+        }
+    }
+    let (_, staff) = d.get(&d.manager, &format!("/api/payouts/{id}")).await;
+    assert_eq!(staff["data"]["approvalWorkflow"]["approvals"][0]["comment"], "checked by mia", "finance sees it whole");
+    assert!(staff.to_string().contains("staff-only note"));
+}

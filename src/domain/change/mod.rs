@@ -165,8 +165,9 @@ pub enum Refusal {
     BankDetailsMissing,
     BankDetailsNotEncrypted,
     BankDetailsUnreadable,
-    /// A field of the request contradicts the payout (e.g. confirmed before it was sent).
-    Invalid { field: &'static str, message: &'static str },
+    /// Fields of the request contradict the payout or the clock (e.g. confirmed before it was
+    /// sent, or dated next year): every one of them.
+    Invalid(Vec<crate::domain::validation::FieldError>),
 }
 
 impl From<InvalidTransition> for Refusal {
@@ -243,7 +244,7 @@ pub fn decide(before: &Payout, action: &PayoutAction, facts: &Facts, by: &Actor,
         PayoutAction::Cancel { reason } => c.cancel(reason),
         PayoutAction::ChangeDestination(d) => c.change_destination(d, rules),
         PayoutAction::GenerateInstructions => c.generate_instructions(facts, rules),
-        PayoutAction::MarkSent(s) => c.mark_sent(s),
+        PayoutAction::MarkSent(s) => c.mark_sent(s, facts),
         PayoutAction::Confirm(d) => c.confirm(d, facts, rules),
         PayoutAction::MarkFailed { reason, return_code } => c.mark_failed(reason, return_code.clone()),
         PayoutAction::Reissue => c.reissue(rules),
@@ -271,7 +272,10 @@ pub fn effective_calculation(payout: &Payout, has_w9: bool, rules: &CalculationR
     payout.processing.calculation.clone().unwrap_or_else(|| calculate(payout.amount.amount(), has_w9, rules))
 }
 
+mod dates;
 mod rules;
+
+pub use dates::approved_at;
 
 #[cfg(test)]
 mod tests;

@@ -136,10 +136,14 @@ impl Draft<'_> {
         self.done("instructions_generated", "payout_instructions_generated", details, vec![])
     }
 
-    pub(super) fn mark_sent(mut self, s: &SentDetails) -> Outcome {
+    pub(super) fn mark_sent(mut self, s: &SentDetails, facts: &Facts) -> Outcome {
         self.to(Action::MarkSent)?;
         if !self.before.processing.has_instructions() {
             return Err(Refusal::InstructionsNotGenerated);
+        }
+        let errors = super::dates::check_sent(self.before, s.sent_date, s.expected_arrival, facts.now);
+        if !errors.is_empty() {
+            return Err(Refusal::Invalid(errors));
         }
         let p = &mut self.after.processing;
         p.sent_date = Some(Stamp::new(s.sent_date));
@@ -168,8 +172,9 @@ impl Draft<'_> {
 
     pub(super) fn confirm(mut self, d: &ConfirmDetails, facts: &Facts, rules: &ChangeRules) -> Outcome {
         self.to(Action::Confirm)?;
-        if self.before.processing.sent_date.as_ref().is_some_and(|sent| d.completed_date < sent.at) {
-            return Err(Refusal::Invalid { field: "completedDate", message: "must not be before the sent date" });
+        let errors = super::dates::check_completed(self.before, d.completed_date, facts.now);
+        if !errors.is_empty() {
+            return Err(Refusal::Invalid(errors));
         }
         let calc = effective_calculation(self.before, facts.has_w9, &rules.calculation);
         let p = &mut self.after.processing;

@@ -1,6 +1,6 @@
 //! The pure rules of every payout action, without a database.
 
-use chrono::TimeZone;
+use chrono::{Duration, TimeZone};
 use rust_decimal::Decimal;
 
 use super::*;
@@ -84,7 +84,7 @@ fn confirmation_files_a_1099_and_failure_after_it_flags_that_form() {
     p.status = PayoutStatus::PaymentSent;
     p.processing.sent_date = Some(crate::domain::processing::Stamp::new(Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap()));
     let early = ConfirmDetails { completed_date: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(), confirmation_number: None, notes: None };
-    assert!(matches!(decide(&p, &PayoutAction::Confirm(early), &facts(), &admin(2), &rules()), Err(Refusal::Invalid { field: "completedDate", .. })));
+    assert!(matches!(decide(&p, &PayoutAction::Confirm(early), &facts(), &admin(2), &rules()), Err(Refusal::Invalid(e)) if e[0].path == "completedDate"));
     let ok = ConfirmDetails { completed_date: Utc.with_ymd_and_hms(2026, 2, 3, 0, 0, 0).unwrap(), confirmation_number: Some("C1".into()), notes: None };
     let s = step(decide(&p, &PayoutAction::Confirm(ok), &Facts { has_w9: true, ..facts() }, &admin(2), &rules()));
     assert_eq!(s.after.status, PayoutStatus::Completed);
@@ -125,4 +125,34 @@ fn a_receipt_and_a_removal_are_recorded_once() {
     assert_eq!(s.effects, vec![Effect::DeactivateMember]);
     assert_eq!(s.after.audit_trail.entries[0]["actor"], "system");
     assert_eq!(decide(&s.after, &remove, &facts(), &Actor::system(), &rules()), Ok(Decision::Unchanged));
+}
+
+#[test]
+fn payment_dates_must_be_sane_and_every_bad_one_is_named() {
+    let mut p = payout();
+    p.status = PayoutStatus::Approved;
+    p.processing.instructions = Some(crate::domain::processing::InstructionsRecord {
+        destination: crate::domain::processing::InstructedDestination::Ach { last4: None, account_type: None, bank_name: None },
+        net_amount: p.amount,
+        reference: p.payout_id.clone(),
+        generated_at: "2026-03-01T00:00:00.000Z".into(),
+        generated_by: "admin:1".into(),
+    });
+    let approved = Utc.with_ymd_and_hms(2026, 2, 20, 0, 0, 0).unwrap();
+    p.approval_workflow.approvals.push(crate::domain::approvals::Approval { admin_id: 2, email: None, role: None, at: Some(iso(approved)), comment: None });
+    let now = facts().now;
+    let sent = |sent_date, expected_arrival| PayoutAction::MarkSent(SentDetails { sent_date, expected_arrival, tracking_number: None, notes: None });
+    let fields = |r: Result<Decision, Refusal>| match r {
+        Err(Refusal::Invalid(errors)) => errors.into_iter().map(|e| e.path).collect::<Vec<_>>(),
+        other => panic!("expected a 400, got {other:?}"),
+    };
+    assert_eq!(fields(decide(&p, &sent(now + Duration::days(400), now + Duration::days(401)), &facts(), &admin(2), &rules())), ["sentDate"], "next year");
+    assert_eq!(fields(decide(&p, &sent(approved - Duration::days(1), now), &facts(), &admin(2), &rules())), ["sentDate"], "before approval");
+    assert_eq!(fields(decide(&p, &sent(now, now + Duration::days(61)), &facts(), &admin(2), &rules())), ["expectedArrivalDate"]);
+    assert!(decide(&p, &sent(now + Duration::minutes(4), now + Duration::days(3)), &facts(), &admin(2), &rules()).is_ok(), "clock skew");
+    p.status = PayoutStatus::PaymentSent;
+    p.processing.sent_date = Some(crate::domain::processing::Stamp::new(now - Duration::days(1)));
+    let confirm = |completed_date| PayoutAction::Confirm(ConfirmDetails { completed_date, confirmation_number: None, notes: None });
+    assert_eq!(fields(decide(&p, &confirm(now + Duration::hours(1)), &facts(), &admin(2), &rules())), ["completedDate"], "in the future");
+    assert_eq!(fields(decide(&p, &confirm(approved - Duration::days(30)), &facts(), &admin(2), &rules())), ["completedDate", "completedDate"], "before approval and before sending");
 }

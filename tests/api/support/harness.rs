@@ -258,3 +258,12 @@ pub fn binary() -> PathBuf {
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
+
+/// A moment `minutes` from now, whole seconds, as the API takes it (`2026-11-25T14:40:00Z`).
+/// Payment dates must be sane (SPEC §12): not in the future beyond five minutes, not before the
+/// approval; tests use moments just after now.
+pub fn minutes_from_now(minutes: i64) -> (chrono::DateTime<chrono::Utc>, String) {
+    use chrono::Timelike;
+    let t = (chrono::Utc::now() + chrono::Duration::minutes(minutes)).with_nanosecond(0).unwrap();
+    (t, t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
