@@ -47,6 +47,7 @@ error_codes! {
     InvalidSession "INVALID_SESSION" = 401, "The session is unknown or expired, or its signature does not match.";
     Forbidden "FORBIDDEN" = 403, "The caller's role may not do this.";
     SelfApprovalForbidden "SELF_APPROVAL_FORBIDDEN" = 403, "An admin may not approve a payout they created or one that pays them.";
+    CsrfRejected "CSRF_REJECTED" = 403, "A cookie-authenticated change came without an allowed Origin or Referer.";
     TwoFactorRequired "TWO_FACTOR_REQUIRED" = 403, "ADMIN_REQUIRE_2FA is on and the caller's two-factor authentication is off.";
     NotFound "NOT_FOUND" = 404, "No such resource, or one the caller may not see.";
     PayoutNotFound "PAYOUT_NOT_FOUND" = 404, "No such payout, or another member's.";

@@ -119,6 +119,11 @@ impl SessionValidator {
         }
     }
 
+    /// The session cookie's prefix (`{prefix}.session_token`).
+    pub fn cookie_prefix(&self) -> &str {
+        &self.cookie_prefix
+    }
+
     pub fn secret(&self) -> &[u8] {
         &self.secret
     }

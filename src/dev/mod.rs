@@ -128,6 +128,8 @@ pub fn curl_block(
     head_of_queue: Option<uuid::Uuid>,
 ) -> String {
     let cookie = |s: &DemoSession| format!("-H 'Cookie: {cookie_name}={}'", s.cookie_value);
+    // Changes are made with the bearer form: a cookie-authenticated POST needs the app's Origin.
+    let bearer = |s: &DemoSession| format!("-H 'Authorization: Bearer {}'", s.token);
     let mut out = String::new();
     out.push_str("\n==================== payout service: dev mode ====================\n");
     out.push_str(&format!("API      {base}      docs {base}/docs\n"));
@@ -147,10 +149,10 @@ pub fn curl_block(
             out.push_str(&format!("\n# Create a payout for the head of the queue as {}; then two other admins approve it\n", ava.name));
             out.push_str(&format!(
                 "curl -s -X POST {base}/api/payouts {} -H 'Content-Type: application/json' -d '{{\"userIds\":[\"{head}\"]}}'\n",
-                cookie(ava)
+                bearer(ava)
             ));
             for other in admins.iter().skip(1).take(2) {
-                out.push_str(&format!("#   curl -s -X POST {base}/api/payouts/PAYOUT_ID/approve {}   ({})\n", cookie(other), other.name));
+                out.push_str(&format!("#   curl -s -X POST {base}/api/payouts/PAYOUT_ID/approve {}   ({})\n", bearer(other), other.name));
             }
         }
     }

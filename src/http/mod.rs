@@ -2,6 +2,7 @@
 //! One module per resource, each with its own `router()`, merged here.
 
 pub mod body;
+pub mod csrf;
 pub mod envelope;
 pub mod error;
 pub mod eligibility;
@@ -68,6 +69,8 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
             error_response(ErrorCode::InternalError, "Internal server error", None)
         }))
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::middleware))
+        // Before anything reads the body: a cross-site request is refused unread.
+        .layer(middleware::from_fn_with_state(state.clone(), csrf::middleware))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit::middleware))
         .layer(cors(&state.settings.http.allowed_origins))
         // Outermost, so even CORS preflights carry x-request-id and are counted.

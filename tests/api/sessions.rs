@@ -298,3 +298,41 @@ async fn role_extractors_answer_403_for_the_wrong_role() {
     let res = app.get("/api/test/admin-only").await;
     assert_eq!(res.status(), 401);
 }
+
+/// SPEC §12: a cookie-authenticated change from another site is refused before its body is
+/// read; the app's own origin (or Referer) passes; bearer requests are exempt; a bodiless POST
+/// with a non-JSON Content-Type is still refused.
+#[tokio::test]
+async fn cross_site_cookie_posts_are_refused() {
+    let app = spawn_app().await;
+    let user = app.user("ops@tenure.test", "Ops").await;
+    app.admin("ops@tenure.test", "Super Admin").await;
+    let token = app.session(user, Duration::days(1)).await;
+    let cookie = TestApp::cookie(&token);
+    let check = app.url("/api/eligibility/check");
+    let post = |headers: &[(&str, &str)]| {
+        let mut req = app.client.post(check.clone());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req
+    };
+    let code = |res: reqwest::Response| async move {
+        let status = res.status().as_u16();
+        (status, res.json::<Value>().await.unwrap_or(Value::Null)["error"]["code"].as_str().map(String::from))
+    };
+    assert_eq!(code(post(&[("cookie", &cookie)]).send().await.unwrap()).await, (403, Some("CSRF_REJECTED".into())), "no Origin");
+    let evil = post(&[("cookie", &cookie), ("origin", "https://evil.example")]).send().await.unwrap();
+    assert_eq!(code(evil).await, (403, Some("CSRF_REJECTED".into())));
+    let form = post(&[("cookie", &cookie), ("origin", "https://evil.example"), ("content-type", "application/x-www-form-urlencoded")]).body("a=1").send().await.unwrap();
+    assert_eq!(form.status(), 403, "refused before the body is read");
+    assert_eq!(sqlx::query_scalar::<_, i64>("SELECT count(*) FROM user_audit_logs WHERE action = 'eligibility_check'").fetch_one(&app.db).await.unwrap(), 0);
+    assert_eq!(post(&[("cookie", &cookie), ("origin", "http://localhost:3000")]).send().await.unwrap().status(), 200, "ALLOWED_ORIGINS");
+    assert_eq!(post(&[("cookie", &cookie), ("referer", "http://localhost:3000/admin/payouts")]).send().await.unwrap().status(), 200, "Referer");
+    let own = format!("http://{}", app.addr);
+    assert_eq!(post(&[("cookie", &cookie), ("origin", &own)]).send().await.unwrap().status(), 200, "the service's own pages");
+    assert_eq!(app.client.post(check.clone()).bearer_auth(&token).send().await.unwrap().status(), 200, "bearer is exempt");
+    let text = app.client.post(check.clone()).bearer_auth(&token).header("content-type", "text/plain").send().await.unwrap();
+    assert_eq!(text.status(), 415, "a bodiless POST still wants JSON, if it names a type");
+    assert_eq!(app.client.get(app.url("/api/me")).header("cookie", &cookie).send().await.unwrap().status(), 200, "safe methods are not checked");
+}
