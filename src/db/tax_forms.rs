@@ -41,8 +41,53 @@ pub async fn insert_w9(tx: &mut Transaction<'_, Postgres>, w9: NewW9) -> Result<
     Ok((row.id, row.form_id))
 }
 
-/// The pending 1099-MISC for a completed payout.
-pub async fn insert_1099(
+/// The member's newest W-9 on file.
+pub struct W9OnFile {
+    pub form_id: String,
+    pub tax_year: i32,
+    pub status: String,
+    pub w9_data: Value,
+}
+
+/// Serializes W-9 submissions of one member until the transaction ends.
+pub async fn lock_member_w9s(tx: &mut Transaction<'_, Postgres>, user_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('payout-service:w9:' || $1::text))", user_id.to_string())
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+/// The member's newest W-9 with data (the one that counts).
+pub async fn latest_w9(tx: &mut Transaction<'_, Postgres>, user_id: Uuid) -> Result<Option<W9OnFile>, sqlx::Error> {
+    sqlx::query_as!(
+        W9OnFile,
+        r#"SELECT form_id AS "form_id!", tax_year, coalesce(status, 'pending') AS "status!", w9_data AS "w9_data!" FROM tax_forms
+           WHERE user_id = $1 AND form_type = 'W-9' AND w9_data IS NOT NULL AND status IS DISTINCT FROM 'corrected'
+           ORDER BY created_at DESC NULLS LAST LIMIT 1"#,
+        user_id
+    )
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Marks the member's earlier W-9s superseded by the new one (status corrected, with a note).
+pub async fn supersede_w9s(tx: &mut Transaction<'_, Postgres>, user_id: Uuid, new_id: Uuid, new_form_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE tax_forms SET status = 'corrected', notes = coalesce(notes || ' | ', '') || 'Superseded by W-9 ' || $3, updated_at = now()
+         WHERE user_id = $1 AND form_type = 'W-9' AND id <> $2 AND status IS DISTINCT FROM 'corrected'",
+        user_id,
+        new_id,
+        new_form_id,
+    )
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+/// The 1099-MISC of a completed payout, pending filing. A payout has at most one live row: a
+/// second confirmation (after a failure and a reissue) updates the row the first one wrote.
+/// Callers hold the payout's row lock, which serializes this per payout.
+pub async fn file_1099(
     tx: &mut Transaction<'_, Postgres>,
     user_id: Uuid,
     tax_year: i32,
@@ -51,6 +96,21 @@ pub async fn insert_1099(
     income: &Value,
     notes: &str,
 ) -> Result<(), sqlx::Error> {
+    let updated = sqlx::query!(
+        "UPDATE tax_forms SET tax_year = $2, status = 'pending', recipient_info = $3, payer_info = $4, income_details = $5, updated_at = now()
+         WHERE user_id = $1 AND form_type = '1099-MISC' AND income_details ->> 'payoutId' = $5::jsonb ->> 'payoutId'",
+        user_id,
+        tax_year,
+        recipient,
+        payer,
+        income,
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if updated > 0 {
+        return Ok(());
+    }
     sqlx::query!(
         "INSERT INTO tax_forms (id, form_id, user_id, form_type, tax_year, status, recipient_info, payer_info, income_details, corrections, notes, created_at, updated_at)
          VALUES (gen_random_uuid(), gen_random_uuid()::text, $1, '1099-MISC', $2, 'pending', $3, $4, $5, '[]', $6, now(), now())",
@@ -66,14 +126,17 @@ pub async fn insert_1099(
     .map(|_| ())
 }
 
-/// Appends `note` to the payout's 1099-MISC so nobody files it as is.
-pub async fn flag_1099(tx: &mut Transaction<'_, Postgres>, user_id: Uuid, payout_id: &str, note: &str) -> Result<(), sqlx::Error> {
+/// A payment failed after its confirmation: the payout's 1099-MISC gets a `corrections` entry
+/// and status `corrected`, and `note` so nobody files it as it is.
+pub async fn correct_1099(tx: &mut Transaction<'_, Postgres>, user_id: Uuid, payout_id: &str, correction: &Value, note: &str) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE tax_forms SET notes = coalesce(notes, '') || $2, updated_at = now()
+        "UPDATE tax_forms SET status = 'corrected', corrections = coalesce(corrections, '[]') || jsonb_build_array($4::jsonb),
+                notes = coalesce(notes, '') || $2, updated_at = now()
          WHERE user_id = $1 AND form_type = '1099-MISC' AND income_details ->> 'payoutId' = $3",
         user_id,
         note,
         payout_id,
+        correction,
     )
     .execute(&mut **tx)
     .await

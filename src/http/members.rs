@@ -224,7 +224,8 @@ pub async fn bank_info(
 /// A W-9 for the member: stored in tax_forms (W-9, generated, this tax year) with the TIN encrypted.
 #[utoipa::path(post, path = "/api/members/{userId}/tax-info", tag = "members", params(("userId" = String, Path)),
     request_body = TaxInfoBody, security(("cookie" = []), ("bearer" = [])),
-    responses((status = 201, description = "Saved (TIN masked)", body = TaxInfoSaved),
+    responses((status = 201, description = "Saved (TIN masked); earlier W-9s superseded", body = TaxInfoSaved),
+              (status = 200, description = "The same W-9 was already on file: nothing added", body = TaxInfoSaved),
               (status = 400, description = "VALIDATION_ERROR with every bad field")))]
 pub async fn tax_info(
     user: CurrentUser,
@@ -236,5 +237,10 @@ pub async fn tax_info(
     may_submit_for(&user, member)?;
     let w9 = body.validate()?;
     let saved = member_details::save_w9(&state.ctx, &user.actor(), &ctx.origin(&user), member, w9).await?;
-    Ok(Envelope { status: axum::http::StatusCode::CREATED, data: saved, message: Some("W-9 on file".into()) })
+    let (status, message) = if saved.unchanged {
+        (axum::http::StatusCode::OK, "This W-9 was already on file; nothing changed")
+    } else {
+        (axum::http::StatusCode::CREATED, "W-9 on file")
+    };
+    Ok(Envelope { status, data: saved, message: Some(message.into()) })
 }

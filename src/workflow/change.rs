@@ -130,9 +130,9 @@ pub fn decrypt_bank(keyring: &Keyring, stored: Option<&StoredBankDetails>) -> Ba
 async fn run_effect(tx: &mut Transaction<'_, Postgres>, payout: &Payout, effect: &Effect) -> AppResult<()> {
     match effect {
         Effect::File1099 { tax_year, recipient, payer, income, notes } => {
-            db::tax_forms::insert_1099(tx, payout.user_id, *tax_year, recipient, payer, income, notes).await?
+            db::tax_forms::file_1099(tx, payout.user_id, *tax_year, recipient, payer, income, notes).await?
         }
-        Effect::Flag1099 { note } => db::tax_forms::flag_1099(tx, payout.user_id, &payout.payout_id, note).await?,
+        Effect::Correct1099 { correction, note } => db::tax_forms::correct_1099(tx, payout.user_id, &payout.payout_id, correction, note).await?,
         Effect::DeactivateMember => db::users::deactivate(tx, payout.user_id).await?,
     }
     Ok(())

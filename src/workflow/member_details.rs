@@ -57,16 +57,44 @@ pub struct TaxInfoSaved {
     pub form_id: String,
     pub form_type: &'static str,
     pub tax_year: i32,
-    pub status: &'static str,
+    pub status: String,
     pub tin_type: String,
     pub tin_last4: String,
+    /// True when the same W-9 was already on file: nothing was added.
+    pub unchanged: bool,
+}
+
+/// Whether the W-9 on file says exactly what `w9` says (the TIN compared in clear).
+fn same_w9(keyring: &crate::crypto::Keyring, on_file: &serde_json::Value, w9: &W9) -> bool {
+    let text = |k: &str| on_file.get(k).and_then(serde_json::Value::as_str).map(String::from);
+    let tin = keyring.decrypt(&on_file["tin"]).ok().and_then(|(plain, _)| String::from_utf8(plain).ok());
+    tin.as_deref() == Some(w9.tin.as_str())
+        && text("legalName").as_deref() == Some(w9.legal_name.as_str())
+        && text("tinType").as_deref() == Some(w9.tin_type.as_str())
+        && text("addressLine1").as_deref() == Some(w9.address_line1.as_str())
+        && text("addressLine2") == w9.address_line2
+        && text("city").as_deref() == Some(w9.city.as_str())
+        && text("state").as_deref() == Some(w9.state.as_str())
+        && text("postalCode").as_deref() == Some(w9.postal_code.as_str())
 }
 
 /// Stores a W-9 for this tax year (status generated) with the TIN encrypted, and its audit row.
+/// It supersedes the member's earlier W-9s (SPEC §12: the latest counts); the same W-9 again
+/// adds nothing.
 pub async fn save_w9(ctx: &Context, by: &Actor, origin: &audit::Origin, member: Uuid, w9: W9) -> AppResult<TaxInfoSaved> {
     let tax_year = Utc::now().year();
     let tin_last4 = w9.tin[5..].to_string();
     let email = db::users::email(&ctx.db, member).await?.ok_or_else(|| AppError::NotFound("Member not found".into()))?;
+    let mut tx = ctx.db.begin().await?;
+    // One submission at a time per member, so two identical ones cannot both be added.
+    db::tax_forms::lock_member_w9s(&mut tx, member).await?;
+    if let Some(on_file) = db::tax_forms::latest_w9(&mut tx, member).await? {
+        if same_w9(&ctx.keyring, &on_file.w9_data, &w9) {
+            tx.commit().await?;
+            let saved = TaxInfoSaved { form_id: on_file.form_id, form_type: "W-9", tax_year: on_file.tax_year, status: on_file.status, tin_type: w9.tin_type, tin_last4, unchanged: true };
+            return Ok(saved);
+        }
+    }
     let now = iso(Utc::now());
     let w9_data = json!({
         "legalName": w9.legal_name, "tinType": w9.tin_type, "tin": ctx.keyring.encrypt(w9.tin.as_bytes()),
@@ -82,8 +110,8 @@ pub async fn save_w9(ctx: &Context, by: &Actor, origin: &audit::Origin, member: 
         w9_data,
         generation: json!({ "source": "payout-service", "at": now }),
     };
-    let mut tx = ctx.db.begin().await?;
     let (id, form_id) = db::tax_forms::insert_w9(&mut tx, form).await?;
+    db::tax_forms::supersede_w9s(&mut tx, member, id, &form_id).await?;
     let log = audit::AuditLog {
         entity_type: "tax_form",
         entity_id: Some(id),
@@ -96,5 +124,5 @@ pub async fn save_w9(ctx: &Context, by: &Actor, origin: &audit::Origin, member: 
     };
     audit::insert(&mut tx, &audit::Origin { user_id: Some(member), ..origin.clone() }, log).await?;
     tx.commit().await?;
-    Ok(TaxInfoSaved { form_id, form_type: "W-9", tax_year, status: "generated", tin_type: w9.tin_type, tin_last4 })
+    Ok(TaxInfoSaved { form_id, form_type: "W-9", tax_year, status: "generated".into(), tin_type: w9.tin_type, tin_last4, unchanged: false })
 }

@@ -113,6 +113,21 @@ async fn a_w9_is_stored_with_the_tin_encrypted() {
     assert_eq!(row["w9_data"]["tinLast4"], "6789");
     let (_, members) = d.get(&d.manager, "/api/eligibility/members").await;
     assert_eq!(members["data"]["members"][0]["hasW9"], true);
+
+    // SPEC §12: the same W-9 again adds nothing; a changed one supersedes the earlier one.
+    let (status, again) = d.post(&d.members[0].1, &path, w9()).await;
+    assert_eq!((status, again["data"]["formId"].clone()), (200, body["data"]["formId"].clone()), "{again}");
+    assert_eq!(d.count("SELECT count(*) FROM tax_forms WHERE form_type = 'W-9'").await, 1);
+    let mut moved = w9();
+    moved["addressLine1"] = json!("2 Oak Ave");
+    let (status, newer) = d.post(&d.members[0].1, &path, moved).await;
+    assert_eq!(status, 201, "{newer}");
+    let statuses: Vec<(String, String)> = sqlx::query_as("SELECT form_id, status FROM tax_forms WHERE form_type = 'W-9' ORDER BY created_at")
+        .fetch_all(&d.app.db).await.unwrap();
+    assert_eq!(statuses, vec![
+        (body["data"]["formId"].as_str().unwrap().to_string(), "corrected".to_string()),
+        (newer["data"]["formId"].as_str().unwrap().to_string(), "generated".to_string()),
+    ], "the latest counts");
 }
 
 #[tokio::test]
@@ -307,6 +322,22 @@ async fn a_failed_payment_is_reissued_only_after_fresh_approval() {
     assert!(note.contains("review before filing"), "{note}");
     let (_, audit) = d.get(&d.manager, &format!("/api/payouts/{id}/audit")).await;
     assert_eq!(audit["data"]["chainValid"], true);
+
+    // SPEC §12: one live 1099-MISC per payout — the bounce corrected it, a second confirmation
+    // updates the same row instead of adding one.
+    let form: Value = sqlx::query_scalar("SELECT to_jsonb(t) FROM tax_forms t WHERE form_type = '1099-MISC'").fetch_one(&d.app.db).await.unwrap();
+    assert_eq!(form["status"], "corrected");
+    assert_eq!(form["corrections"][0]["returnCode"], "R01");
+    assert_eq!(d.post(&d.creator, &p("reissue"), json!({})).await.0, 200);
+    d.post(&d.manager, &p("approve"), json!({})).await;
+    d.post(&d.second, &p("approve"), json!({})).await;
+    assert_eq!(d.post(&d.creator, &p("generate-instructions"), json!({})).await.0, 200);
+    let again = json!({ "sentDate": minutes_from_now(3).1, "expectedArrivalDate": minutes_from_now(3 + 24 * 60).1 });
+    assert_eq!(d.post(&d.manager, &p("mark-sent"), again).await.0, 200);
+    assert_eq!(d.post(&d.manager, &p("confirm"), json!({ "completedDate": minutes_from_now(4).1 })).await.0, 200);
+    let forms: Vec<Value> = sqlx::query_scalar("SELECT to_jsonb(t) FROM tax_forms t WHERE form_type = '1099-MISC'").fetch_all(&d.app.db).await.unwrap();
+    assert_eq!(forms.len(), 1, "still one row for the payout");
+    assert_eq!((forms[0]["status"].as_str(), forms[0]["corrections"].as_array().map(Vec::len)), (Some("pending"), Some(1)), "pending again, history kept");
 }
 
 #[tokio::test]

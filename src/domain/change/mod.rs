@@ -206,9 +206,11 @@ pub enum Notice {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// The 1099-MISC for the year the money arrived: box 3 other income, federal tax withheld.
+    /// One live row per payout: a second confirmation updates it.
     File1099 { tax_year: i32, recipient: Value, payer: Value, income: Value, notes: String },
-    /// The 1099-MISC written on confirmation must not be filed as is.
-    Flag1099 { note: String },
+    /// The payment failed after confirmation: the payout's 1099-MISC gets a correction entry
+    /// and must not be filed as it is.
+    Correct1099 { correction: Value, note: String },
     /// The member's account becomes Inactive (SPEC §9).
     DeactivateMember,
 }

@@ -214,8 +214,9 @@ impl Draft<'_> {
             Notice::Admins { template: "payment_failed_admin", vars },
         ];
         let effects = if self.before.status == PayoutStatus::Completed {
+            let correction = json!({ "at": self.at, "by": self.by.label(), "reason": "payment failed after confirmation", "returnCode": return_code });
             let code = return_code.unwrap_or_else(|| "no return code".into());
-            vec![Effect::Flag1099 { note: format!(" | Payment failed after confirmation ({code}); review before filing") }]
+            vec![Effect::Correct1099 { correction, note: format!(" | Payment failed after confirmation ({code}); review before filing") }]
         } else {
             vec![]
         };

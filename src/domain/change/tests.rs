@@ -90,7 +90,7 @@ fn confirmation_files_a_1099_and_failure_after_it_flags_that_form() {
     assert_eq!(s.after.status, PayoutStatus::Completed);
     assert!(matches!(&s.effects[..], [Effect::File1099 { tax_year: 2026, .. }]));
     let failed = step(decide(&s.after, &PayoutAction::MarkFailed { reason: "returned".into(), return_code: Some("R01".into()) }, &facts(), &admin(2), &rules()));
-    assert!(matches!(&failed.effects[..], [Effect::Flag1099 { note }] if note.contains("R01")));
+    assert!(matches!(&failed.effects[..], [Effect::Correct1099 { note, correction }] if note.contains("R01") && correction["returnCode"] == "R01"));
     assert_eq!(failed.notices.len(), 2, "the member and every admin");
     let reissued = step(decide(&failed.after, &PayoutAction::Reissue, &facts(), &admin(2), &rules()));
     assert_eq!(reissued.after.status, PayoutStatus::PendingApproval);
