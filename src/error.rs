@@ -203,8 +203,12 @@ impl AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
+        let away = || AppError::ServiceUnavailable("The database is not answering; try again shortly".into());
         match &err {
-            sqlx::Error::PoolTimedOut => AppError::ServiceUnavailable("The database is not answering; try again shortly".into()),
+            // The database is away, restarting, or broke a pooled connection (SPEC §13: 503,
+            // never 500; the pool replaces the connection and recovers by itself).
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => away(),
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")) => away(),
             // Text PostgreSQL cannot store (e.g. a NUL byte) is the caller's input, not our fault.
             sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")) => {
                 AppError::validation(vec![FieldError::new("body", "contains characters that cannot be stored (e.g. NUL)")])
@@ -233,6 +237,14 @@ mod tests {
         let expected: Vec<Vec<String>> =
             ErrorCode::ALL.iter().map(|c| vec![c.as_str().to_string(), c.status().to_string(), c.meaning().to_string()]).collect();
         assert_eq!(rows, expected, "regenerate the table in docs/errors.md from ErrorCode");
+    }
+
+    #[test]
+    fn a_database_that_went_away_is_a_503() {
+        let broken = sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "broken pipe"));
+        assert_eq!(AppError::from(broken).code(), ErrorCode::ServiceUnavailable);
+        assert_eq!(AppError::from(sqlx::Error::PoolClosed).code(), ErrorCode::ServiceUnavailable);
+        assert_eq!(AppError::from(sqlx::Error::RowNotFound).code(), ErrorCode::InternalError);
     }
 
     #[test]

@@ -104,15 +104,21 @@ impl SubscriptionClient {
     /// `GET /api/revenue/total` → `{"data":{"totalRevenue": <dollars>}}`. `None` on any failure
     /// (which counts against the breaker) or while the breaker is open.
     pub async fn fetch_total_revenue(&self) -> Option<Decimal> {
-        {
+        let trial = {
             let mut b = self.breaker.lock().unwrap_or_else(|p| p.into_inner());
             match b.open_until {
                 Some(until) if Instant::now() < until => return None,
                 Some(_) if b.trial_in_flight => return None,
-                Some(_) => b.trial_in_flight = true,
-                None => {}
+                Some(_) => {
+                    b.trial_in_flight = true;
+                    true
+                }
+                None => false,
             }
-        }
+        };
+        // SPEC §13: a trial abandoned mid-flight (the request dropped, a sibling query failed)
+        // releases the half-open state instead of leaving it taken for good.
+        let _release = TrialRelease { client: self, armed: trial };
         let url = format!("{}/api/revenue/total", self.base_url);
         let result = async {
             let res = self.http.get(&url).send().await.map_err(|e| e.to_string())?;
@@ -148,6 +154,21 @@ impl SubscriptionClient {
     }
 }
 
+/// Frees the half-open trial when the call is dropped before it records its outcome (`record`
+/// frees it too, so a finished call leaves nothing to do).
+struct TrialRelease<'a> {
+    client: &'a SubscriptionClient,
+    armed: bool,
+}
+
+impl Drop for TrialRelease<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.client.breaker.lock().unwrap_or_else(|p| p.into_inner()).trial_in_flight = false;
+        }
+    }
+}
+
 /// A number or a numeric string, kept exact and rounded to cents.
 fn parse_total(v: &Value) -> Option<Decimal> {
     let text = match v {
@@ -162,6 +183,26 @@ fn parse_total(v: &Value) -> Option<Decimal> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A half-open trial whose caller gives up mid-flight frees the trial for the next caller.
+    #[tokio::test]
+    async fn an_abandoned_trial_releases_the_breaker() {
+        // A server that accepts and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let client = SubscriptionClient::with_open_period(&format!("http://{addr}"), Duration::from_secs(30), Duration::from_millis(1));
+        client.breaker.lock().unwrap().open_until = Some(Instant::now() - Duration::from_millis(1));
+        assert_eq!(client.breaker_state(), BreakerState::HalfOpen);
+        let abandoned = tokio::time::timeout(Duration::from_millis(100), client.fetch_total_revenue()).await;
+        assert!(abandoned.is_err(), "the trial was dropped mid-flight");
+        assert!(!client.breaker.lock().unwrap().trial_in_flight, "and released");
+    }
 
     #[test]
     fn totals_are_read_exactly() {

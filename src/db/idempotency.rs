@@ -49,13 +49,17 @@ pub async fn find(db: &PgPool, actor: &str, key: &str) -> Result<Option<StoredKe
 }
 
 /// Restarts the clock of an unfinished claim with this request hash; true when taken over.
-pub async fn take_over(db: &PgPool, actor: &str, key: &str, hash: &str) -> Result<bool, sqlx::Error> {
+pub async fn take_over(db: &PgPool, actor: &str, key: &str, hash: &str, abandoned_after: std::time::Duration) -> Result<bool, sqlx::Error> {
+    // Compare-and-set on the age (SPEC §13): the first taker renews the claim, so a second
+    // taker's condition no longer holds and it waits instead of running the request again.
     let n = sqlx::query!(
         "UPDATE payout_idempotency_keys SET created_at = now()
-         WHERE actor = $1 AND key = $2 AND state = 'in_progress' AND request_hash = $3",
+         WHERE actor = $1 AND key = $2 AND state = 'in_progress' AND request_hash = $3
+           AND created_at < now() - make_interval(secs => $4)",
         actor,
         key,
         hash,
+        abandoned_after.as_secs_f64(),
     )
     .execute(db)
     .await?

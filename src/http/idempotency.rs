@@ -101,7 +101,12 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         h.update(b" ");
         h.update(path.as_bytes());
         h.update(b"\n");
-        h.update(&bytes);
+        // SPEC §13: the same JSON with its keys in another order or other whitespace is the same
+        // request (serde_json's map is ordered by key, so re-serializing is canonical).
+        match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(json) => h.update(serde_json::to_vec(&json).unwrap_or_default()),
+            Err(_) => h.update(&bytes),
+        }
         h.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>()
     };
     let actor = format!("user:{}", user.user_id);
@@ -125,7 +130,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
             Claim::Existing { state: s, status: Some(status), body, content_type, .. } if s == "completed" => {
                 return replay(status, body.unwrap_or_default(), content_type)
             }
-            Claim::Existing { age, .. } if age > abandoned_after => match db::idempotency::take_over(&state.db, &actor, &key, &hash).await {
+            Claim::Existing { age, .. } if age > abandoned_after => match db::idempotency::take_over(&state.db, &actor, &key, &hash, abandoned_after).await {
                 Ok(true) => break,
                 Ok(false) => continue,
                 Err(e) => return AppError::from(e).into_response(),

@@ -507,3 +507,38 @@ async fn a_member_sees_the_allow_listed_view_of_their_own_payout() {
     assert_eq!(staff["data"]["approvalWorkflow"]["approvals"][0]["comment"], "checked by mia", "finance sees it whole");
     assert!(staff.to_string().contains("staff-only note"));
 }
+
+/// SPEC §13: an Idempotency-Key body compares as JSON (keys reordered, other whitespace: the
+/// same request), and taking over an abandoned key is a compare-and-set only one taker wins.
+#[tokio::test]
+async fn idempotent_bodies_compare_as_json_and_one_taker_wins_an_abandoned_key() {
+    let d = desk(350_000, 2, &[]).await;
+    let send = |body: String| {
+        let (client, url, token) = (d.app.client.clone(), d.app.url("/api/payouts"), d.creator.clone());
+        async move {
+            let res = client.post(url).bearer_auth(token).header("idempotency-key", "json-key").header("content-type", "application/json").body(body).send().await.unwrap();
+            (res.status().as_u16(), res.headers().get("idempotent-replayed").is_some())
+        }
+    };
+    let first = format!(r#"{{"userIds":["{}"],"paymentMethod":"ach"}}"#, d.uid(0));
+    let reordered = format!("{{\n  \"paymentMethod\" : \"ach\",\n  \"userIds\" : [ \"{}\" ]\n}}", d.uid(0));
+    assert_eq!(send(first).await, (201, false));
+    assert_eq!(send(reordered).await, (201, true), "the same JSON replays");
+    let (status, _) = send(format!(r#"{{"paymentMethod":"check","userIds":["{}"]}}"#, d.uid(0))).await;
+    assert_eq!(status, 422, "a different value is another request");
+
+    let db = &d.app.db;
+    sqlx::query("INSERT INTO payout_idempotency_keys (actor, key, method, path, request_hash, created_at) VALUES ('user:x', 'stale', 'POST', '/api/payouts', 'h', now() - interval '1 hour')")
+        .execute(db).await.unwrap();
+    let takers: Vec<_> = (0..8)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move { payout_service::db::idempotency::take_over(&db, "user:x", "stale", "h", std::time::Duration::from_secs(60)).await.unwrap() })
+        })
+        .collect();
+    let mut won = 0;
+    for t in takers {
+        won += usize::from(t.await.unwrap());
+    }
+    assert_eq!(won, 1, "exactly one taker runs the abandoned request");
+}
