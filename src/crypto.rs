@@ -65,6 +65,22 @@ impl Keyring {
         Keyring { keys }
     }
 
+    /// HMAC-SHA256 of `data` under a key derived from each configured key, current first: the
+    /// destination fingerprint approvals bind to (SPEC §12). Previous keys are offered too, so a
+    /// key rotation does not void approvals already given.
+    pub fn fingerprints(&self, data: &[u8]) -> Vec<String> {
+        use hmac::{Hmac, Mac};
+        self.keys
+            .iter()
+            .map(|key| {
+                let derived = Sha256::digest([b"payout-service destination fingerprint:".as_slice(), &key.bytes].concat());
+                let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&derived).expect("HMAC takes any key length");
+                mac.update(data);
+                hex(&mac.finalize().into_bytes())
+            })
+            .collect()
+    }
+
     pub fn current_key_id(&self) -> &str {
         self.keys.first().map(|k| k.id.as_str()).unwrap_or("")
     }

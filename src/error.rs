@@ -47,6 +47,7 @@ error_codes! {
     InvalidSession "INVALID_SESSION" = 401, "The session is unknown or expired, or its signature does not match.";
     Forbidden "FORBIDDEN" = 403, "The caller's role may not do this.";
     SelfApprovalForbidden "SELF_APPROVAL_FORBIDDEN" = 403, "An admin may not approve a payout they created or one that pays them.";
+    DestinationMakerCannotApprove "DESTINATION_MAKER_CANNOT_APPROVE" = 403, "The admin who last set a payout's bank details may not approve it.";
     CsrfRejected "CSRF_REJECTED" = 403, "A cookie-authenticated change came without an allowed Origin or Referer.";
     TwoFactorRequired "TWO_FACTOR_REQUIRED" = 403, "ADMIN_REQUIRE_2FA is on and the caller's two-factor authentication is off.";
     NotFound "NOT_FOUND" = 404, "No such resource, or one the caller may not see.";
@@ -55,6 +56,7 @@ error_codes! {
     Conflict "CONFLICT" = 409, "A concurrent request collided with this one; retry.";
     InvalidStatus "INVALID_STATUS" = 409, "The action is not allowed from the payout's current status.";
     AlreadyApproved "ALREADY_APPROVED" = 409, "This admin (or the same person under another admin row) already approved the payout.";
+    DestinationChanged "DESTINATION_CHANGED" = 409, "The destination changed since it was approved: approvals and instructions were cleared.";
     InstructionsNotGenerated "INSTRUCTIONS_NOT_GENERATED" = 409, "Payment instructions must be generated first.";
     ReceiptNotAvailable "RECEIPT_NOT_AVAILABLE" = 409, "A receipt exists once the payout is completed.";
     IdempotencyKeyInProgress "IDEMPOTENCY_KEY_IN_PROGRESS" = 409, "A request with this Idempotency-Key is still being processed; retry shortly.";
@@ -172,6 +174,14 @@ impl AppError {
             Refusal::Approval(r @ ApprovalRefusal::SelfApproval(SelfApproval::Creator | SelfApproval::Payee)) => {
                 AppError::refused(ErrorCode::SelfApprovalForbidden, r.message(), None)
             }
+            Refusal::Approval(r @ ApprovalRefusal::SelfApproval(SelfApproval::DestinationMaker)) => {
+                AppError::refused(ErrorCode::DestinationMakerCannotApprove, r.message(), None)
+            }
+            Refusal::DestinationChanged => AppError::refused(
+                ErrorCode::DestinationChanged,
+                "Where this payout would be paid changed since it was approved: its approvals and instructions were cleared, and it needs approval again",
+                payout(),
+            ),
             Refusal::InstructionsNotGenerated => AppError::refused(
                 ErrorCode::InstructionsNotGenerated,
                 "Generate the payment instructions before marking the payment sent",

@@ -14,6 +14,10 @@ pub struct Approval {
     pub role: Option<String>,
     pub at: Option<String>,
     pub comment: Option<String>,
+    /// The destination this approval vouches for (SPEC §12): an HMAC over the method, the
+    /// destination and the net amount. Approvals the old service recorded have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 /// Who rejected a payout, when and why.
@@ -89,6 +93,7 @@ impl ApprovalWorkflow {
                             role: text("role"),
                             at: text("approvedAt").or_else(|| text("at")),
                             comment: text("comment"),
+                            fingerprint: None,
                         });
                     }
                 }
@@ -133,6 +138,8 @@ pub struct ApprovalPolicy<'a> {
     pub payee: uuid::Uuid,
     /// ALLOW_CREATOR_APPROVAL.
     pub allow_creator_approval: bool,
+    /// Who last set the bank details (`admin:<id>` or `user:<uuid>`): they may not approve them.
+    pub destination_maker: Option<&'a str>,
 }
 
 /// Whose payout an approver may not approve.
@@ -142,6 +149,8 @@ pub enum SelfApproval {
     Creator,
     /// The member it pays.
     Payee,
+    /// The admin who last set its bank details (maker ≠ checker for the destination too).
+    DestinationMaker,
 }
 
 /// Why an admin may not approve.
@@ -159,6 +168,9 @@ impl ApprovalRefusal {
             ApprovalRefusal::AlreadyApproved => "You have already approved this payout; another admin must approve it",
             ApprovalRefusal::SelfApproval(SelfApproval::Creator) => "The admin who created a payout cannot approve it; another admin must",
             ApprovalRefusal::SelfApproval(SelfApproval::Payee) => "You cannot approve a payout that pays you; another admin must",
+            ApprovalRefusal::SelfApproval(SelfApproval::DestinationMaker) => {
+                "You set this payout's bank details, so you cannot approve them; another admin must"
+            }
         }
     }
 }
@@ -171,6 +183,7 @@ pub fn approve(
     approver: &Approver,
     at: String,
     comment: Option<String>,
+    fingerprint: Option<String>,
     policy: ApprovalPolicy<'_>,
 ) -> Result<bool, ApprovalRefusal> {
     let me = approver.email.to_lowercase();
@@ -185,12 +198,16 @@ pub fn approve(
     if is_creator && !policy.allow_creator_approval {
         return Err(ApprovalRefusal::SelfApproval(SelfApproval::Creator));
     }
+    if policy.destination_maker == Some(format!("admin:{}", approver.admin_id).as_str()) {
+        return Err(ApprovalRefusal::SelfApproval(SelfApproval::DestinationMaker));
+    }
     workflow.approvals.push(Approval {
         admin_id: approver.admin_id,
         email: Some(approver.email.clone()),
         role: approver.role.clone(),
         at: Some(at),
         comment,
+        fingerprint,
     });
     Ok(workflow.fully_approved())
 }
@@ -206,11 +223,11 @@ mod tests {
     }
 
     fn policy(creator: i32, allow: bool) -> ApprovalPolicy<'static> {
-        ApprovalPolicy { created_by: Some(creator), creator_email: None, payee: uuid::Uuid::from_u128(1), allow_creator_approval: allow }
+        ApprovalPolicy { created_by: Some(creator), creator_email: None, payee: uuid::Uuid::from_u128(1), allow_creator_approval: allow, destination_maker: None }
     }
 
     fn approve_as(w: &mut ApprovalWorkflow, who: Approver, created_by: Option<i32>, allow: bool) -> Result<bool, ApprovalRefusal> {
-        approve(w, &who, "2026-01-01T00:00:00.000Z".into(), None, policy(created_by.unwrap_or(-1), allow))
+        approve(w, &who, "2026-01-01T00:00:00.000Z".into(), None, None, policy(created_by.unwrap_or(-1), allow))
     }
 
     #[test]
@@ -256,14 +273,17 @@ mod tests {
     fn the_same_person_behind_two_admin_rows_and_the_payee_are_refused() {
         let mut w = ApprovalWorkflow::new(2);
         let first = Approver { admin_id: 1, user_id: uuid::Uuid::from_u128(11), email: "Ann@Tenure.test".into(), role: None };
-        assert_eq!(approve(&mut w, &first, "t".into(), None, policy(9, false)), Ok(false));
+        assert_eq!(approve(&mut w, &first, "t".into(), None, None, policy(9, false)), Ok(false));
         let alias = Approver { admin_id: 2, user_id: uuid::Uuid::from_u128(12), email: "ann@tenure.test".into(), role: None };
-        assert_eq!(approve(&mut w, &alias, "t".into(), None, policy(9, false)), Err(ApprovalRefusal::AlreadyApproved));
+        assert_eq!(approve(&mut w, &alias, "t".into(), None, None, policy(9, false)), Err(ApprovalRefusal::AlreadyApproved));
         let payee = Approver { admin_id: 3, user_id: uuid::Uuid::from_u128(1), email: "payee@tenure.test".into(), role: None };
-        assert_eq!(approve(&mut w, &payee, "t".into(), None, policy(9, true)), Err(ApprovalRefusal::SelfApproval(SelfApproval::Payee)));
+        assert_eq!(approve(&mut w, &payee, "t".into(), None, None, policy(9, true)), Err(ApprovalRefusal::SelfApproval(SelfApproval::Payee)));
         let creator_alias = Approver { admin_id: 4, user_id: uuid::Uuid::from_u128(14), email: "Boss@tenure.test".into(), role: None };
         let by_email = ApprovalPolicy { creator_email: Some("boss@tenure.test"), ..policy(9, false) };
-        assert_eq!(approve(&mut w, &creator_alias, "t".into(), None, by_email), Err(ApprovalRefusal::SelfApproval(SelfApproval::Creator)));
+        assert_eq!(approve(&mut w, &creator_alias, "t".into(), None, None, by_email), Err(ApprovalRefusal::SelfApproval(SelfApproval::Creator)));
+        let maker = ApprovalPolicy { destination_maker: Some("admin:5"), ..policy(9, false) };
+        let setter = Approver { admin_id: 5, user_id: uuid::Uuid::from_u128(15), email: "setter@tenure.test".into(), role: None };
+        assert_eq!(approve(&mut w, &setter, "t".into(), None, None, maker), Err(ApprovalRefusal::SelfApproval(SelfApproval::DestinationMaker)));
         assert_eq!(w.current(), 1, "refusals change nothing");
     }
 

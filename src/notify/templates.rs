@@ -29,6 +29,9 @@ const TEMPLATES: &[Template] = &[
     template!("payment_failed_member"),
     template!("payment_failed_admin"),
     template!("membership_removed"),
+    template!("bank_details_changed"),
+    template!("destination_changed_admin"),
+    template!("destination_changed_member"),
 ];
 
 fn fill(template: &str, vars: &[(&str, String)], escape: bool) -> String {

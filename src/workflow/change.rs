@@ -34,13 +34,29 @@ pub async fn apply(ctx: &Context, payout_id: &str, by: &Actor, origin: &audit::O
     let step = match decide(&before, &action, &facts, by, &ctx.rules.change()) {
         Ok(Decision::Change(step)) => *step,
         Ok(Decision::Unchanged) => return Ok(Applied { after: before.clone(), before, facts, changed: false }),
+        Err(Refusal::DestinationChanged) => {
+            // Found changed: the reset commits (approvals and instructions cleared, everyone
+            // told), and the caller hears why nothing was paid.
+            if let Ok(Decision::Change(reset)) = decide(&before, &PayoutAction::ResetDestination, &facts, by, &ctx.rules.change()) {
+                write(&mut tx, &before, *reset, origin).await?;
+                tx.commit().await?;
+            }
+            return Err(AppError::from_refusal(Refusal::DestinationChanged, &before.payout_id));
+        }
         Err(refusal) => return Err(AppError::from_refusal(refusal, &before.payout_id)),
     };
-    let after = db::payouts::update(&mut tx, &before, &step.after)
+    let after = write(&mut tx, &before, step, origin).await?;
+    let after = with_policy(ctx, after);
+    tx.commit().await?;
+    Ok(Applied { before, after, facts, changed: true })
+}
+
+/// Writes a decided step: the row with compare-and-set, its audit row, its effects and emails.
+async fn write(tx: &mut Transaction<'_, Postgres>, before: &Payout, step: crate::domain::change::Step, origin: &audit::Origin) -> AppResult<Payout> {
+    let after = db::payouts::update(tx, before, &step.after)
         .await?
         // The row is locked, so this means a bug, not a race: refuse rather than write blind.
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("compare-and-set failed on a locked payout")))?;
-    let after = with_policy(ctx, after);
     if let Some(record) = step.audit {
         let mut metadata = record.metadata;
         metadata["payoutId"] = json!(before.payout_id);
@@ -54,14 +70,13 @@ pub async fn apply(ctx: &Context, payout_id: &str, by: &Actor, origin: &audit::O
             error_message: None,
             metadata,
         };
-        audit::insert(&mut tx, &payout_origin(origin, &before), log).await?;
+        audit::insert(tx, &payout_origin(origin, before), log).await?;
     }
     for effect in &step.effects {
-        run_effect(&mut tx, &before, effect).await?;
+        run_effect(tx, before, effect).await?;
     }
-    notices::send(&mut tx, &after, &step.notices).await?;
-    tx.commit().await?;
-    Ok(Applied { before, after, facts, changed: true })
+    notices::send(tx, &after, &step.notices).await?;
+    Ok(after)
 }
 
 /// The payout locked for the transaction, or 404.
@@ -85,18 +100,20 @@ pub fn payout_origin(origin: &audit::Origin, payout: &Payout) -> audit::Origin {
 /// Reads, under the lock, what the action's rule needs beyond the row.
 async fn load_facts(ctx: &Context, tx: &mut Transaction<'_, Postgres>, payout: &Payout, action: &PayoutAction) -> AppResult<Facts> {
     let mut facts = Facts::at(Utc::now());
+    if matches!(action, PayoutAction::Approve { .. } | PayoutAction::GenerateInstructions | PayoutAction::MarkSent(_)) {
+        // The destination as it is now, read under the lock, for the fingerprint check.
+        facts.has_w9 = db::tax_forms::has_w9(&mut **tx, payout.user_id).await?;
+        match payout.payment_method {
+            PaymentMethod::Check => facts.mailing_address = db::users::primary_address(tx, payout.user_id).await?,
+            PaymentMethod::Ach => facts.bank = decrypt_bank(&ctx.keyring, payout.bank_details.as_ref()),
+            PaymentMethod::Wire | PaymentMethod::Paypal => {}
+        }
+        facts.destination = destination_fingerprints(ctx, payout, &facts);
+    }
     match action {
         PayoutAction::Approve { .. } => {
             if let Some(id) = payout.created_by {
                 facts.creator_email = db::users::admin_email(tx, id).await?;
-            }
-        }
-        PayoutAction::GenerateInstructions => {
-            facts.has_w9 = db::tax_forms::has_w9(&mut **tx, payout.user_id).await?;
-            match payout.payment_method {
-                PaymentMethod::Check => facts.mailing_address = db::users::primary_address(tx, payout.user_id).await?,
-                PaymentMethod::Ach => facts.bank = decrypt_bank(&ctx.keyring, payout.bank_details.as_ref()),
-                PaymentMethod::Wire | PaymentMethod::Paypal => {}
             }
         }
         PayoutAction::Confirm(_) if payout.processing.calculation.is_none() => {
@@ -106,6 +123,29 @@ async fn load_facts(ctx: &Context, tx: &mut Transaction<'_, Postgres>, payout: &
         _ => {}
     }
     Ok(facts)
+}
+
+/// The fingerprints of where the money would go now (SPEC §12): an HMAC over the method, the
+/// bank details in clear (ACH) or the normalized primary address (check), and the net amount.
+/// Empty when there is no readable destination.
+fn destination_fingerprints(ctx: &Context, payout: &Payout, facts: &Facts) -> Vec<String> {
+    let destination = match (&facts.bank, &facts.mailing_address) {
+        (BankFact::Clear(bank), _) if payout.payment_method == PaymentMethod::Ach => {
+            let field = |k: &str| bank.get(k).and_then(Value::as_str).unwrap_or_default().trim().to_string();
+            json!({ "holder": field("accountHolderName"), "routing": field("routingNumber"), "account": field("accountNumber"), "type": field("accountType") })
+        }
+        (_, Some(address)) if payout.payment_method == PaymentMethod::Check => {
+            let field = |k: &str| {
+                let text = address.get(k).and_then(Value::as_str).unwrap_or_default();
+                text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+            };
+            json!({ "line1": field("line1"), "line2": field("line2"), "city": field("city"), "state": field("state"), "postalCode": field("postalCode"), "country": field("country") })
+        }
+        _ => return Vec::new(),
+    };
+    let net = crate::domain::calculation::calculate(payout.amount.amount(), facts.has_w9, &ctx.rules.calculation()).net_amount;
+    let message = json!({ "method": payout.payment_method, "destination": destination, "netAmount": net });
+    ctx.keyring.fingerprints(message.to_string().as_bytes())
 }
 
 /// The bank details in clear, from our encrypted form; an old plaintext row is refused.

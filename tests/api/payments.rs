@@ -248,11 +248,15 @@ async fn without_a_w9_a_quarter_is_withheld_and_checks_need_an_address() {
     let d = desk(350_000, 2, &[]).await;
     sqlx::query("DELETE FROM tax_forms").execute(&d.app.db).await.unwrap();
     sqlx::query("DELETE FROM user_addresses WHERE user_id = $1").bind(d.members[1].0.user_id).execute(&d.app.db).await.unwrap();
-    let ach = approved(&d, 0).await;
-    // Encrypted as the member's submission would be (SPEC §12: plaintext is never used to pay).
+    // Encrypted as the member's submission would be (SPEC §12: plaintext is never used to pay),
+    // and in place before the approvals, which bind to it.
+    let ach = d.create(&[0]).await.remove(0);
     let details = json!({"accountHolderName":"Legacy Row","routingNumber":"021000021","accountNumber":"55554444","accountType":"savings"});
     let envelope = Keyring::new(&SecretString::from(ENCRYPTION_KEY.to_string()), &[]).encrypt(details.to_string().as_bytes());
     sqlx::query("UPDATE payout_management SET bank_details = $2 WHERE payout_id = $1").bind(&ach).bind(envelope).execute(&d.app.db).await.unwrap();
+    for t in [&d.manager, &d.second] {
+        assert_eq!(d.post(t, &format!("/api/payouts/{ach}/approve"), json!({})).await.0, 200);
+    }
     let (status, body) = d.post(&d.creator, &format!("/api/payouts/{ach}/generate-instructions"), json!({})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["bankDetails"]["accountNumber"], "55554444");
@@ -270,8 +274,14 @@ async fn without_a_w9_a_quarter_is_withheld_and_checks_need_an_address() {
     assert_eq!((status, body["error"]["code"].as_str()), (422, Some("ADDRESS_MISSING")));
     sqlx::query("INSERT INTO user_addresses (id, user_id, street_address, city, state, postal_code, is_primary) VALUES (gen_random_uuid(), $1, '9 Elm St', 'Denver', 'CO', '80202', true)")
         .bind(d.members[1].0.user_id).execute(&d.app.db).await.unwrap();
+    // SPEC §12: the approvals were given before there was an address; the new one is approved afresh.
     let (status, body) = d.post(&d.creator, &format!("/api/payouts/{id}/generate-instructions"), json!({})).await;
-    assert_eq!(status, 200);
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("DESTINATION_CHANGED")), "{body}");
+    for t in [&d.manager, &d.second] {
+        assert_eq!(d.post(t, &format!("/api/payouts/{id}/approve"), json!({})).await.0, 200);
+    }
+    let (status, body) = d.post(&d.creator, &format!("/api/payouts/{id}/generate-instructions"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["mailingAddress"]["line1"], "9 Elm St");
     assert!(body["data"]["bankDetails"].is_null());
 }
@@ -423,4 +433,67 @@ async fn payment_dates_must_be_sane() {
     let (status, body) = d.post(&d.manager, &p("confirm"), json!({ "completedDate": "2100-01-01T00:00:00Z" })).await;
     assert_eq!((status, paths(&body)), (400, vec!["completedDate".to_string()]), "{body}");
     assert_eq!(d.count("SELECT count(*) FROM tax_forms WHERE form_type = '1099-MISC'").await, 0, "no 1099 for a refused confirm");
+}
+
+/// SPEC §12: approvals bind to the destination. Bank details swapped directly in the database
+/// after approval are caught before any money moves (instructions, then mark-sent): 409
+/// DESTINATION_CHANGED, the payout back to pending approval with approvals cleared, an audit
+/// entry, and admins and the member told. The admin who set the details cannot approve them, and
+/// the member hears of every change without the numbers.
+#[tokio::test]
+async fn approvals_bind_to_the_destination_they_approved() {
+    let d = desk(250_000, 1, &[]).await;
+    let id = d.create(&[0]).await.remove(0);
+    let p = |action: &str| format!("/api/payouts/{id}/{action}");
+    let bank_path = format!("/api/members/{}/bank-info", d.uid(0));
+    // Maker ≠ checker: the manager types the member's details, so another admin must approve.
+    assert_eq!(d.post(&d.manager, &bank_path, bank()).await.0, 200);
+    let (status, body) = d.post(&d.manager, &p("approve"), json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("DESTINATION_MAKER_CANNOT_APPROVE")), "{body}");
+    let mail: String = sqlx::query_scalar("SELECT body_text FROM payout_email_outbox WHERE template = 'bank_details_changed'").fetch_one(&d.app.db).await.unwrap();
+    assert!(mail.contains("If this was not you") && !mail.contains("123456789") && !mail.contains("021000021"), "{mail}");
+    // The member sets their own details; two admins approve those.
+    assert_eq!(d.post(&d.members[0].1, &bank_path, bank()).await.0, 200);
+    for t in [&d.manager, &d.second] {
+        assert_eq!(d.post(t, &p("approve"), json!({})).await.0, 200);
+    }
+    let (_, staff) = d.get(&d.manager, &format!("/api/payouts/{id}")).await;
+    assert!(staff["data"]["approvalWorkflow"]["approvals"].as_array().unwrap().iter().all(|a| a["fingerprint"].as_str().is_some_and(|f| f.len() == 64)));
+
+    // Someone with database access swaps the account.
+    let swap = |account: &'static str| {
+        let db = d.app.db.clone();
+        let id = id.clone();
+        async move {
+            let mut details = bank();
+            details["accountNumber"] = json!(account);
+            let envelope = Keyring::new(&SecretString::from(ENCRYPTION_KEY.to_string()), &[]).encrypt(details.to_string().as_bytes());
+            sqlx::query("UPDATE payout_management SET bank_details = bank_details || $2 WHERE payout_id = $1").bind(&id).bind(envelope).execute(&db).await.unwrap();
+        }
+    };
+    swap("999888777").await;
+    let (status, body) = d.post(&d.creator, &p("generate-instructions"), json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("DESTINATION_CHANGED")), "{body}");
+    assert!(body["data"].is_null(), "no bank details in the answer");
+    let (_, after) = d.get(&d.manager, &format!("/api/payouts/{id}")).await;
+    assert_eq!((after["data"]["status"].as_str(), after["data"]["currentApprovals"].as_i64()), (Some("pending_approval"), Some(0)));
+    assert_eq!(d.count("SELECT count(*) FROM user_audit_logs WHERE action = 'payout_destination_changed'").await, 1);
+    assert_eq!(d.count("SELECT count(*) FROM payout_email_outbox WHERE template = 'destination_changed_admin'").await, 4, "every admin");
+    assert_eq!(d.count("SELECT count(*) FROM payout_email_outbox WHERE template = 'destination_changed_member'").await, 1);
+    let (_, audit) = d.get(&d.manager, &p("audit")).await;
+    assert!(audit["data"]["entries"].as_array().unwrap().iter().any(|e| e["action"] == "destination_changed"));
+    assert_eq!(audit["data"]["chainValid"], true);
+
+    // Approved afresh, instructions generated — then swapped again: mark-sent re-checks.
+    for t in [&d.manager, &d.second] {
+        assert_eq!(d.post(t, &p("approve"), json!({})).await.0, 200);
+    }
+    assert_eq!(d.post(&d.creator, &p("generate-instructions"), json!({})).await.0, 200);
+    swap("555444333").await;
+    let sent = json!({ "sentDate": minutes_from_now(1).1, "expectedArrivalDate": minutes_from_now(1 + 2 * 24 * 60).1 });
+    let (status, body) = d.post(&d.manager, &p("mark-sent"), sent).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("DESTINATION_CHANGED")), "{body}");
+    let (_, after) = d.get(&d.manager, &format!("/api/payouts/{id}")).await;
+    assert_eq!(after["data"]["status"], "pending_approval");
+    assert!(after["data"]["processing"].get("instructions").is_none(), "instructions for the old account are gone");
 }

@@ -86,6 +86,9 @@ pub enum PayoutAction {
     Reissue,
     IssueReceipt { sha256: String, bytes: usize },
     RemoveMembership { months: u32 },
+    /// The destination no longer matches what was approved (found by a check, not asked for):
+    /// back to pending approval with approvals and instructions cleared.
+    ResetDestination,
 }
 
 impl PayoutAction {
@@ -104,6 +107,7 @@ impl PayoutAction {
             PayoutAction::Reissue => Action::Reissue,
             PayoutAction::IssueReceipt { .. } => Action::IssueReceipt,
             PayoutAction::RemoveMembership { .. } => Action::RemoveMembership,
+            PayoutAction::ResetDestination => Action::ChangeDestination,
         }
     }
 }
@@ -134,12 +138,15 @@ pub struct Facts {
     pub bank: BankFact,
     /// The member's `users.status` (membership removal).
     pub member_status: Option<String>,
+    /// The current destination's fingerprints (under the current key first, then previous
+    /// keys); empty when there is no readable destination to fingerprint.
+    pub destination: Vec<String>,
 }
 
 impl Facts {
     /// Nothing read yet, at `now`.
     pub fn at(now: DateTime<Utc>) -> Self {
-        Facts { now, has_w9: false, creator_email: None, mailing_address: None, bank: BankFact::NotLoaded, member_status: None }
+        Facts { now, has_w9: false, creator_email: None, mailing_address: None, bank: BankFact::NotLoaded, member_status: None, destination: Vec::new() }
     }
 }
 
@@ -158,6 +165,8 @@ pub struct ChangeRules {
 pub enum Refusal {
     InvalidStatus(InvalidTransition),
     NotAnAdmin,
+    /// The destination differs from the one the approvals vouch for.
+    DestinationChanged,
     Approval(ApprovalRefusal),
     InstructionsNotGenerated,
     UnsupportedPaymentMethod(PaymentMethod),
@@ -231,6 +240,21 @@ pub enum Decision {
     Unchanged,
 }
 
+/// Whether the approvals still vouch for the destination `current` fingerprints (SPEC §12). An
+/// approval counts only while its recorded fingerprint is among them. `to_pay`: before money
+/// moves, an approval that recorded no destination (given before one existed, or by the old
+/// service) does not count either. Without a readable destination there is nothing to compare;
+/// the step that needs one refuses on its own.
+pub fn destination_drifted(p: &Payout, current: &[String], to_pay: bool) -> bool {
+    if current.is_empty() {
+        return false;
+    }
+    p.approval_workflow.approvals.iter().any(|a| match &a.fingerprint {
+        Some(fp) => !current.contains(fp),
+        None => to_pay,
+    })
+}
+
 /// Whether new bank details clear the approvals: once anyone approved, a new destination
 /// sends the payout back for fresh approval.
 pub fn destination_change_clears(before: &Payout) -> bool {
@@ -252,6 +276,7 @@ pub fn decide(before: &Payout, action: &PayoutAction, facts: &Facts, by: &Actor,
         PayoutAction::Reissue => c.reissue(rules),
         PayoutAction::IssueReceipt { sha256, bytes } => c.issue_receipt(sha256, *bytes),
         PayoutAction::RemoveMembership { months } => c.remove_membership(*months, facts),
+        PayoutAction::ResetDestination => c.reset_destination(rules),
     }
 }
 

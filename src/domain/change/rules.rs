@@ -51,14 +51,20 @@ impl Draft<'_> {
             (Some(admin_id), Some(user_id), Some(email)) => Approver { admin_id, user_id, email: email.clone(), role: self.by.role.clone() },
             _ => return Err(Refusal::NotAnAdmin),
         };
+        if destination_drifted(self.before, &facts.destination, false) {
+            return Err(Refusal::DestinationChanged);
+        }
+        let maker = self.before.bank_details.as_ref().and_then(|b| b.text("setBy"));
         let policy = ApprovalPolicy {
             created_by: self.before.created_by,
             creator_email: facts.creator_email.as_deref(),
             payee: self.before.user_id,
             allow_creator_approval: rules.allow_creator_approval,
+            destination_maker: maker.as_deref(),
         };
+        let fingerprint = facts.destination.first().cloned();
         let workflow = &mut self.after.approval_workflow;
-        let completes = approvals::approve(workflow, &approver, self.at.clone(), comment, policy).map_err(Refusal::Approval)?;
+        let completes = approvals::approve(workflow, &approver, self.at.clone(), comment, fingerprint, policy).map_err(Refusal::Approval)?;
         let details = json!({ "approvals": workflow.current(), "requiredApprovals": workflow.required_approvals, "fullyApproved": completes });
         self.to(Action::Approve { completes })?;
         let notices = if completes { vec![Notice::Member { template: "payout_approved", vars: vec![] }] } else { vec![] };
@@ -89,6 +95,7 @@ impl Draft<'_> {
         stored["accountType"] = json!(d.account_type);
         stored["bankName"] = json!(d.bank_name);
         stored["updatedAt"] = json!(self.at);
+        stored["setBy"] = json!(self.by.label());
         self.after.bank_details = Some(StoredBankDetails(stored));
         if clears {
             self.after.approval_workflow = ApprovalWorkflow::new(self.before.approval_workflow.required_approvals.max(rules.required_approvals));
@@ -99,11 +106,19 @@ impl Draft<'_> {
         }
         let masked = json!({ "last4": d.last4, "accountType": d.account_type, "bankName": d.bank_name, "approvalsCleared": clears });
         let trail = if clears { "bank_details_changed_approvals_cleared" } else { "bank_details_updated" };
-        self.done(trail, "payout_bank_details_updated", masked, vec![])
+        // The member hears of every change, in case it was not them; never with the numbers.
+        let by_member = self.by.user_id == Some(self.before.user_id) && self.by.admin_id.is_none();
+        let changed_by = if by_member { "you".to_string() } else { format!("{} (staff)", self.by.display_name()) };
+        let when = self.at.get(..10).unwrap_or(&self.at).to_string();
+        let notices = vec![Notice::Member { template: "bank_details_changed", vars: vec![("changed_at", when), ("changed_by", changed_by)] }];
+        self.done(trail, "payout_bank_details_updated", masked, notices)
     }
 
     pub(super) fn generate_instructions(mut self, facts: &Facts, rules: &ChangeRules) -> Outcome {
         self.to(Action::GenerateInstructions)?;
+        if destination_drifted(self.before, &facts.destination, true) {
+            return Err(Refusal::DestinationChanged);
+        }
         let calc = calculate(self.before.amount.amount(), facts.has_w9, &rules.calculation);
         let destination = match self.before.payment_method {
             PaymentMethod::Check => InstructedDestination::Check { mailing_address: facts.mailing_address.clone().ok_or(Refusal::AddressMissing)? },
@@ -140,6 +155,9 @@ impl Draft<'_> {
         self.to(Action::MarkSent)?;
         if !self.before.processing.has_instructions() {
             return Err(Refusal::InstructionsNotGenerated);
+        }
+        if destination_drifted(self.before, &facts.destination, true) {
+            return Err(Refusal::DestinationChanged);
         }
         let errors = super::dates::check_sent(self.before, s.sent_date, s.expected_arrival, facts.now);
         if !errors.is_empty() {
@@ -241,6 +259,21 @@ impl Draft<'_> {
         self.after.tax_withholding = None;
         let notices = vec![awaiting_approval("reissued", self.by, &self.after, required)];
         self.done("reissued", "payout_reissued", json!({ "reissue": reissues, "approvalsCleared": old.current() }), notices)
+    }
+
+    pub(super) fn reset_destination(mut self, rules: &ChangeRules) -> Outcome {
+        self.to(Action::ChangeDestination)?;
+        let old = &self.before.approval_workflow;
+        let mut fresh = ApprovalWorkflow::new(old.required_approvals.max(rules.required_approvals));
+        fresh.legacy = old.legacy.clone();
+        self.after.approval_workflow = fresh;
+        self.after.processing.forget_instructions();
+        let details = json!({ "approvalsCleared": old.current(), "previousStatus": self.before.status });
+        let notices = vec![
+            Notice::Admins { template: "destination_changed_admin", vars: vec![] },
+            Notice::Member { template: "destination_changed_member", vars: vec![] },
+        ];
+        self.done("destination_changed", "payout_destination_changed", details, notices)
     }
 
     pub(super) fn issue_receipt(mut self, sha256: &str, bytes: usize) -> Outcome {

@@ -139,7 +139,7 @@ fn payment_dates_must_be_sane_and_every_bad_one_is_named() {
         generated_by: "admin:1".into(),
     });
     let approved = Utc.with_ymd_and_hms(2026, 2, 20, 0, 0, 0).unwrap();
-    p.approval_workflow.approvals.push(crate::domain::approvals::Approval { admin_id: 2, email: None, role: None, at: Some(iso(approved)), comment: None });
+    p.approval_workflow.approvals.push(crate::domain::approvals::Approval { admin_id: 2, email: None, role: None, at: Some(iso(approved)), comment: None, fingerprint: None });
     let now = facts().now;
     let sent = |sent_date, expected_arrival| PayoutAction::MarkSent(SentDetails { sent_date, expected_arrival, tracking_number: None, notes: None });
     let fields = |r: Result<Decision, Refusal>| match r {
