@@ -33,6 +33,9 @@ pub struct EmailSettings {
     pub max_attempts: u32,
     /// Wait between attempts. In seconds: `EMAIL_RETRY_INTERVAL_SECS`, default `300`.
     pub retry_interval: Duration,
+    /// How long a claimed message is this instance's to send; renewed before each message; the
+    /// SMTP timeout is half of it (at most 15 s). In seconds: `EMAIL_LEASE_SECS`, default `120`.
+    pub lease: Duration,
 }
 
 impl EmailSettings {
@@ -65,6 +68,13 @@ impl EmailSettings {
             outbox_poll_interval: Duration::from_millis(r.positive("OUTBOX_POLL_INTERVAL_MS", "1000").into()),
             max_attempts: r.positive("EMAIL_MAX_ATTEMPTS", "3"),
             retry_interval: Duration::from_secs(r.parse::<u64>("EMAIL_RETRY_INTERVAL_SECS", "300", "seconds")),
+            lease: Duration::from_secs(r.read("EMAIL_LEASE_SECS", "120", |raw, p| {
+                let secs = super::parse::<u64>(raw, "seconds", p);
+                if secs < 2 {
+                    p.push("must be at least 2 seconds (the SMTP timeout is half of it, at most 15)".into());
+                }
+                secs
+            })),
         }
     }
 }

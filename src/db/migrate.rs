@@ -35,6 +35,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "audit_head",
         sql: include_str!("../../migrations/0004_audit_head.sql"),
     },
+    Migration {
+        version: 5,
+        name: "outbox_claim_token",
+        sql: include_str!("../../migrations/0005_outbox_claim_token.sql"),
+    },
 ];
 
 const HISTORY_DDL: &str = "CREATE TABLE IF NOT EXISTS payout_schema_migrations (

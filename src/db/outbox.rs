@@ -19,6 +19,8 @@ pub struct NewEmail<'a> {
 #[derive(Debug, Clone)]
 pub struct ClaimedEmail {
     pub id: Uuid,
+    /// The fence: every later write of the row names it.
+    pub claim_token: Uuid,
     pub dedupe_key: String,
     pub template: String,
     pub recipient: String,
@@ -62,13 +64,14 @@ pub async fn insert(tx: &mut Transaction<'_, Postgres>, email: NewEmail<'_>) -> 
 pub async fn claim_batch(db: &PgPool, instance: &str, lease_secs: f64, limit: i64) -> Result<Vec<ClaimedEmail>, sqlx::Error> {
     sqlx::query_as!(
         ClaimedEmail,
-        "UPDATE payout_email_outbox SET claimed_by = $1, claimed_until = now() + make_interval(secs => $2), attempts = attempts + 1
+        r#"UPDATE payout_email_outbox SET claimed_by = $1, claimed_until = now() + make_interval(secs => $2), attempts = attempts + 1,
+                claim_token = gen_random_uuid()
          WHERE id IN (
              SELECT id FROM payout_email_outbox
              WHERE status = 'pending' AND next_attempt_at <= now() AND (claimed_until IS NULL OR claimed_until < now())
              ORDER BY next_attempt_at, created_at LIMIT $3
              FOR UPDATE SKIP LOCKED)
-         RETURNING id, dedupe_key, template, recipient, subject, body_text, body_html, attempts",
+         RETURNING id, claim_token AS "claim_token!", dedupe_key, template, recipient, subject, body_text, body_html, attempts"#,
         instance,
         lease_secs,
         limit,
@@ -77,37 +80,61 @@ pub async fn claim_batch(db: &PgPool, instance: &str, lease_secs: f64, limit: i6
     .await
 }
 
-/// Marks a message sent (only while `instance` still holds its claim).
-pub async fn mark_sent(db: &PgPool, id: Uuid, instance: &str) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "UPDATE payout_email_outbox SET status = 'sent', sent_at = now(), claimed_until = NULL, last_error = NULL
-         WHERE id = $1 AND claimed_by = $2",
+/// Extends the claim for one more send, only while it is still this claim's and unexpired;
+/// false means the lease ran out (another instance may have the message): do not send it.
+pub async fn renew(db: &PgPool, id: Uuid, token: Uuid, lease_secs: f64) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query!(
+        "UPDATE payout_email_outbox SET claimed_until = now() + make_interval(secs => $3)
+         WHERE id = $1 AND claim_token = $2 AND status = 'pending' AND claimed_until > now()",
         id,
-        instance,
+        token,
+        lease_secs,
     )
     .execute(db)
-    .await
-    .map(|_| ())
+    .await?
+    .rows_affected();
+    Ok(n == 1)
 }
 
-/// Marks a message finally failed (in the transaction that raises its alert).
-pub async fn mark_failed(tx: &mut Transaction<'_, Postgres>, id: Uuid, error: &str) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "UPDATE payout_email_outbox SET status = 'failed', claimed_until = NULL, last_error = $2 WHERE id = $1",
+/// Records that the SMTP server accepted the message — under this claim only (a message the
+/// server accepted is sent even if the lease ran out meanwhile, unless another claim settled it).
+/// False when another claim holds the row.
+pub async fn mark_sent(db: &PgPool, id: Uuid, token: Uuid) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query!(
+        "UPDATE payout_email_outbox SET status = 'sent', sent_at = now(), claimed_until = NULL, last_error = NULL
+         WHERE id = $1 AND claim_token = $2 AND status = 'pending'",
         id,
+        token,
+    )
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Marks a message finally failed, under this claim only (in the transaction that raises its
+/// alert); false when another claim holds the row.
+pub async fn mark_failed(tx: &mut Transaction<'_, Postgres>, id: Uuid, token: Uuid, error: &str) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query!(
+        "UPDATE payout_email_outbox SET status = 'failed', claimed_until = NULL, last_error = $3
+         WHERE id = $1 AND claim_token = $2 AND status = 'pending'",
+        id,
+        token,
         error,
     )
     .execute(&mut **tx)
-    .await
-    .map(|_| ())
+    .await?
+    .rows_affected();
+    Ok(n == 1)
 }
 
-/// Releases a failed message for another attempt in `retry_secs`.
-pub async fn schedule_retry(db: &PgPool, id: Uuid, error: &str, retry_secs: f64) -> Result<(), sqlx::Error> {
+/// Releases a failed message for another attempt in `retry_secs`, under this claim only.
+pub async fn schedule_retry(db: &PgPool, id: Uuid, token: Uuid, error: &str, retry_secs: f64) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE payout_email_outbox SET claimed_until = NULL, last_error = $2, next_attempt_at = now() + make_interval(secs => $3)
-         WHERE id = $1",
+        "UPDATE payout_email_outbox SET claimed_until = NULL, last_error = $3, next_attempt_at = now() + make_interval(secs => $4)
+         WHERE id = $1 AND claim_token = $2 AND status = 'pending'",
         id,
+        token,
         error,
         retry_secs,
     )

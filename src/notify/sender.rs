@@ -20,7 +20,6 @@ use crate::config::Settings;
 use crate::db::{self, outbox::ClaimedEmail};
 
 /// How long a claimed message is ours before another instance may take it.
-const LEASE_SECS: i64 = 120;
 const BATCH: i64 = 20;
 
 pub enum Transport {
@@ -39,7 +38,9 @@ pub fn transport(settings: &Settings) -> anyhow::Result<Transport> {
     } else {
         AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).tls(Tls::None)
     };
-    builder = builder.port(settings.email.smtp_port).timeout(Some(Duration::from_secs(15)));
+    // A send must end well inside the lease, so a message is never sent after its lease ran out.
+    let timeout = (settings.email.lease / 2).min(Duration::from_secs(15));
+    builder = builder.port(settings.email.smtp_port).timeout(Some(timeout));
     if let (Some(user), Some(pass)) = (&settings.email.smtp_user, &settings.email.smtp_pass) {
         builder = builder.credentials(Credentials::new(user.clone(), pass.expose_secret().to_string()));
     }
@@ -53,6 +54,10 @@ pub struct Sender {
     pub from: Mailbox,
     pub max_attempts: i32,
     pub retry_interval: Duration,
+    pub lease: Duration,
+    /// Messages the SMTP server accepted whose "sent" could not be written (the database was
+    /// away): written before anything new is claimed (SPEC §13).
+    unrecorded: std::sync::Mutex<Vec<(uuid::Uuid, uuid::Uuid)>>,
 }
 
 impl Sender {
@@ -65,18 +70,37 @@ impl Sender {
             from,
             max_attempts: settings.email.max_attempts as i32,
             retry_interval: settings.email.retry_interval,
+            lease: settings.email.lease,
+            unrecorded: std::sync::Mutex::new(Vec::new()),
         })
     }
 
-    /// Claims and sends one batch; returns how many messages were attempted.
+    /// Claims and sends one batch; returns how many messages were attempted. Sends already
+    /// accepted but not yet recorded are recorded first; until they are, nothing new is claimed.
     pub async fn run_once(&self) -> Result<usize, sqlx::Error> {
-        let claimed = db::outbox::claim_batch(&self.db, &self.instance, LEASE_SECS as f64, BATCH).await?;
+        self.record_unrecorded().await?;
+        let lease = self.lease.as_secs_f64();
+        let claimed = db::outbox::claim_batch(&self.db, &self.instance, lease, BATCH).await?;
         let n = claimed.len();
         for m in claimed {
+            // The lease is renewed per message: one that ran out (a slow batch) is not sent.
+            if !db::outbox::renew(&self.db, m.id, m.claim_token, lease).await? {
+                tracing::warn!(email.template = %m.template, "email lease expired before sending; left to the next claim");
+                continue;
+            }
             let result = self.deliver(&m).await;
             self.record(&m, result).await?;
         }
         Ok(n)
+    }
+
+    async fn record_unrecorded(&self) -> Result<(), sqlx::Error> {
+        let pending: Vec<(uuid::Uuid, uuid::Uuid)> = self.unrecorded.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for (id, token) in pending {
+            db::outbox::mark_sent(&self.db, id, token).await?;
+            self.unrecorded.lock().unwrap_or_else(|p| p.into_inner()).retain(|(i, _)| *i != id);
+        }
+        Ok(())
     }
 
     async fn deliver(&self, m: &ClaimedEmail) -> Result<(), String> {
@@ -110,13 +134,22 @@ impl Sender {
 
     async fn record(&self, m: &ClaimedEmail, result: Result<(), String>) -> Result<(), sqlx::Error> {
         match result {
-            Ok(()) => {
-                db::outbox::mark_sent(&self.db, m.id, &self.instance).await?;
-            }
+            Ok(()) => match db::outbox::mark_sent(&self.db, m.id, m.claim_token).await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(email.template = %m.template, "email sent, but another claim holds it now"),
+                Err(e) => {
+                    // Remembered and written before anything new is claimed: an outage between
+                    // the send and this write must not send the message twice.
+                    self.unrecorded.lock().unwrap_or_else(|p| p.into_inner()).push((m.id, m.claim_token));
+                    return Err(e);
+                }
+            },
             Err(error) if m.attempts >= self.max_attempts => {
                 tracing::error!(email.template = %m.template, email.attempts = m.attempts, error.message = %error, "email finally failed");
                 let mut tx = self.db.begin().await?;
-                db::outbox::mark_failed(&mut tx, m.id, &error).await?;
+                if !db::outbox::mark_failed(&mut tx, m.id, m.claim_token, &error).await? {
+                    return Ok(()); // another claim holds it now: not ours to fail
+                }
                 db::alerts::insert(
                     &mut tx,
                     db::alerts::NewAlert {
@@ -134,7 +167,7 @@ impl Sender {
             }
             Err(error) => {
                 tracing::warn!(email.template = %m.template, email.attempts = m.attempts, error.message = %error, "email failed; will retry");
-                db::outbox::schedule_retry(&self.db, m.id, &error, self.retry_interval.as_secs_f64()).await?;
+                db::outbox::schedule_retry(&self.db, m.id, m.claim_token, &error, self.retry_interval.as_secs_f64()).await?;
             }
         }
         Ok(())

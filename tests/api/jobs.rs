@@ -186,3 +186,29 @@ async fn a_slot_missed_while_every_instance_was_down_runs_at_start() {
     let slot: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("SELECT slot FROM payout_job_slots WHERE job_name = 'eligibility-check'").fetch_one(&app.db).await.unwrap();
     assert_eq!(slot.format("%H:%M:%S").to_string(), "02:00:00", "the missed 02:00 slot");
 }
+
+/// SPEC §13: outbox claims are fenced. Once a claim's lease ran out and another instance took
+/// the message, the first can neither renew, send-record nor fail it; the new holder can.
+#[tokio::test]
+async fn a_stale_sender_can_neither_send_nor_settle_a_message_taken_over() {
+    use payout_service::db::outbox;
+    let url = fresh_database(APP_TEMPLATE).await;
+    let db = sqlx::PgPool::connect(&url).await.unwrap();
+    queue_emails(&db, 1).await;
+    let a = outbox::claim_batch(&db, "instance-a", 0.3, 10).await.unwrap().remove(0);
+    assert!(outbox::renew(&db, a.id, a.claim_token, 0.3).await.unwrap(), "a live claim renews");
+    assert!(outbox::claim_batch(&db, "instance-b", 60.0, 10).await.unwrap().is_empty(), "claimed messages are not claimed twice");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let b = outbox::claim_batch(&db, "instance-b", 60.0, 10).await.unwrap().remove(0);
+    assert_eq!(b.id, a.id, "the expired claim was taken over");
+    assert!(!outbox::renew(&db, a.id, a.claim_token, 60.0).await.unwrap(), "the stale instance may not send");
+    assert!(!outbox::mark_sent(&db, a.id, a.claim_token).await.unwrap());
+    let mut tx = db.begin().await.unwrap();
+    assert!(!outbox::mark_failed(&mut tx, a.id, a.claim_token, "stale").await.unwrap());
+    tx.commit().await.unwrap();
+    outbox::schedule_retry(&db, a.id, a.claim_token, "stale", 600.0).await.unwrap();
+    let row: (String, Option<String>) = sqlx::query_as("SELECT status, last_error FROM payout_email_outbox WHERE id = $1").bind(a.id).fetch_one(&db).await.unwrap();
+    assert_eq!(row, ("pending".to_string(), None), "the stale instance changed nothing");
+    assert!(outbox::mark_sent(&db, b.id, b.claim_token).await.unwrap(), "the holder records the send");
+    assert_eq!(count(&db, "SELECT count(*) FROM payout_email_outbox WHERE status = 'sent'").await, 1);
+}
