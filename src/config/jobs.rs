@@ -11,6 +11,9 @@ pub struct JobsSettings {
     pub eligibility_check_cron: String,
     /// When paid members' memberships are retired. `MEMBERSHIP_REMOVAL_CRON`, default `0 3 * * *`.
     pub membership_removal_cron: String,
+    /// How long a job run holds its slot; renewed while it runs. A run whose instance died is
+    /// taken over once it runs out. In seconds: `JOB_LEASE_SECS`, default `600`.
+    pub lease: std::time::Duration,
 }
 
 impl JobsSettings {
@@ -19,6 +22,13 @@ impl JobsSettings {
             enable_cron_jobs: r.boolean("ENABLE_CRON_JOBS", "false"),
             eligibility_check_cron: r.read("ELIGIBILITY_CHECK_CRON", "0 2 * * *", cron),
             membership_removal_cron: r.read("MEMBERSHIP_REMOVAL_CRON", "0 3 * * *", cron),
+            lease: std::time::Duration::from_secs(r.read("JOB_LEASE_SECS", "600", |raw, p| {
+                let secs = super::parse::<u64>(raw, "seconds", p);
+                if secs < 3 {
+                    p.push("must be at least 3 seconds".into());
+                }
+                secs
+            })),
         }
     }
 }

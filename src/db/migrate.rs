@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "outbox_claim_token",
         sql: include_str!("../../migrations/0005_outbox_claim_token.sql"),
     },
+    Migration {
+        version: 6,
+        name: "job_slot_leases",
+        sql: include_str!("../../migrations/0006_job_slot_leases.sql"),
+    },
 ];
 
 const HISTORY_DDL: &str = "CREATE TABLE IF NOT EXISTS payout_schema_migrations (

@@ -17,6 +17,8 @@ pub struct Scheduler {
     pub membership_removal_cron: String,
     /// SPEC §9: ENABLE_CRON_JOBS=true or NODE_ENV=production.
     pub enabled: bool,
+    /// How long a run holds its slot (renewed while it runs).
+    pub lease: std::time::Duration,
 }
 
 impl Scheduler {
@@ -28,6 +30,7 @@ impl Scheduler {
             eligibility_check_cron: settings.jobs.eligibility_check_cron.clone(),
             membership_removal_cron: settings.jobs.membership_removal_cron.clone(),
             enabled: settings.scheduler_enabled(),
+            lease: settings.jobs.lease,
         }
     }
 }

@@ -58,19 +58,36 @@ pub async fn execute(jobs: &Scheduler, job: Job) -> anyhow::Result<Value> {
     }
 }
 
-/// Claims the slot and, if won, runs the job and records how it went. Returns the summary when run.
+/// How soon a failed run is tried again.
+const RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Claims the slot (new, failed, or abandoned by a dead instance) and, if won, runs the job
+/// under a renewed lease and records how it went. Returns the summary when run. The jobs are
+/// idempotent, so running a slot again changes nothing already done.
 pub async fn run_slot(jobs: &Scheduler, job: Job, slot: DateTime<Utc>, trigger: &str) -> anyhow::Result<Option<Value>> {
-    if !db::job_slots::claim(&jobs.ctx.db, job.name(), slot, trigger, &jobs.instance_id).await? {
+    let lease = jobs.lease.as_secs_f64();
+    let Some(token) = db::job_slots::claim(&jobs.ctx.db, job.name(), slot, trigger, &jobs.instance_id, lease).await? else {
         return Ok(None);
-    }
+    };
     let started = Instant::now();
-    let result = execute(jobs, job).await;
+    let renewing = async {
+        loop {
+            tokio::time::sleep(jobs.lease / 3).await;
+            if let Err(e) = db::job_slots::renew(&jobs.ctx.db, job.name(), slot, token, lease).await {
+                tracing::warn!(job = job.name(), error.message = %e, "job lease renewal failed");
+            }
+        }
+    };
+    let result = tokio::select! {
+        result = execute(jobs, job) => result,
+        _ = renewing => unreachable!("the renewal loop never ends"),
+    };
     let ms = started.elapsed().as_millis() as i64;
     let (outcome, summary, error) = match &result {
         Ok(s) => ("succeeded", Some(s.clone()), None),
         Err(e) => ("failed", None, Some(format!("{e:#}"))),
     };
-    db::job_slots::finish(&jobs.ctx.db, job.name(), slot, outcome, ms, summary, error).await?;
+    db::job_slots::finish(&jobs.ctx.db, job.name(), slot, token, outcome, ms, summary, error).await?;
     tracing::info!(job = job.name(), slot = %slot, trigger, outcome, duration_ms = ms, "job run");
     result.map(Some)
 }
@@ -92,7 +109,21 @@ fn latest_slot(expr: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     None
 }
 
-/// One job's loop: catch up a missed slot, then wake at every scheduled time.
+/// Runs again the slots of `job` that failed or whose instance died.
+async fn rerun_unfinished(jobs: &Scheduler, job: Job) {
+    let slots = match db::job_slots::unfinished(&jobs.ctx.db, job.name(), RETRY_AFTER.as_secs_f64()).await {
+        Ok(slots) => slots,
+        Err(e) => return tracing::warn!(job = job.name(), error.message = %e, "cannot look for unfinished job runs"),
+    };
+    for slot in slots {
+        if let Err(e) = run_slot(jobs, job, slot, "catch_up").await {
+            tracing::error!(job = job.name(), slot = %slot, error.message = %format!("{e:#}"), "job run failed again; will retry");
+        }
+    }
+}
+
+/// One job's loop: catch up a missed slot and unfinished runs, then wake at every scheduled
+/// time (and at least every minute, to finish runs that failed or were abandoned).
 async fn job_loop(jobs: Scheduler, job: Job, mut shutdown: watch::Receiver<bool>) {
     if let Some(slot) = latest_slot(job.cron(&jobs), Utc::now()) {
         // Unknown (the database is away) counts as seen: the next scheduled slot runs anyway.
@@ -103,16 +134,21 @@ async fn job_loop(jobs: Scheduler, job: Job, mut shutdown: watch::Receiver<bool>
             }
         }
     }
+    rerun_unfinished(&jobs, job).await;
     let mut after = Utc::now();
     loop {
         let Some(next) = schedule::next_after(job.cron(&jobs), after) else { break };
-        let wait = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        let wait = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(RETRY_AFTER);
         tokio::select! {
             _ = async { let _ = shutdown.wait_for(|s| *s).await; } => break,
             _ = tokio::time::sleep(wait) => {}
         }
+        if Utc::now() < next {
+            rerun_unfinished(&jobs, job).await;
+            continue;
+        }
         if let Err(e) = run_slot(&jobs, job, next, "schedule").await {
-            tracing::error!(job = job.name(), error.message = %format!("{e:#}"), "scheduled run failed");
+            tracing::error!(job = job.name(), error.message = %format!("{e:#}"), "scheduled run failed; will retry");
         }
         after = next;
     }

@@ -212,3 +212,37 @@ async fn a_stale_sender_can_neither_send_nor_settle_a_message_taken_over() {
     assert!(outbox::mark_sent(&db, b.id, b.claim_token).await.unwrap(), "the holder records the send");
     assert_eq!(count(&db, "SELECT count(*) FROM payout_email_outbox WHERE status = 'sent'").await, 1);
 }
+
+/// SPEC §13: a slot runs to completion once. A run whose instance died (its lease ran out) or
+/// that failed is claimed again and finished; a live claim and a finished slot are left alone.
+#[tokio::test]
+async fn a_slot_whose_instance_died_or_failed_is_finished_by_another() {
+    use payout_service::jobs::scheduler::{run_slot, Job};
+    let url = fresh_database(APP_TEMPLATE).await;
+    let db = sqlx::PgPool::connect(&url).await.unwrap();
+    let mut env = base_env(&url);
+    env.insert("JOB_LEASE_SECS".into(), "30".into());
+    let settings = payout_service::config::Settings::from_map(&env, payout_service::config::Purpose::Serve).unwrap();
+    let survivor = payout_service::jobs::Scheduler::new(&settings, payout_service::workflow::Context::new(&settings, db.clone()), "survivor".into());
+    let slot = |h: u32| chrono::Utc::now().date_naive().and_hms_opt(h, 0, 0).unwrap().and_utc() - Duration::days(1);
+    let insert = |h: u32, outcome: &'static str, lease: &'static str| {
+        let db = db.clone();
+        async move {
+            sqlx::query(&format!("INSERT INTO payout_job_slots (job_name, slot, claimed_by, outcome, lease_until, finished_at) VALUES ('eligibility-check', $1, 'dead', '{outcome}', {lease}, CASE WHEN '{outcome}' = 'running' THEN NULL ELSE now() - interval '1 hour' END)"))
+                .bind(slot(h)).execute(&db).await.unwrap();
+        }
+    };
+    insert(1, "running", "now() - interval '1 minute'").await;
+    insert(2, "failed", "NULL").await;
+    insert(3, "running", "now() + interval '5 minutes'").await;
+    insert(4, "succeeded", "NULL").await;
+    assert!(run_slot(&survivor, Job::EligibilityCheck, slot(1), "catch_up").await.unwrap().is_some(), "the dead instance's run is taken over");
+    assert!(run_slot(&survivor, Job::EligibilityCheck, slot(2), "catch_up").await.unwrap().is_some(), "a failed run is run again");
+    assert!(run_slot(&survivor, Job::EligibilityCheck, slot(3), "catch_up").await.unwrap().is_none(), "a live claim is left alone");
+    assert!(run_slot(&survivor, Job::EligibilityCheck, slot(4), "catch_up").await.unwrap().is_none(), "a finished slot never runs again");
+    let rows: Vec<(String, String, i32)> = sqlx::query_as("SELECT outcome, claimed_by, attempts FROM payout_job_slots ORDER BY slot").fetch_all(&db).await.unwrap();
+    assert_eq!(rows[0], ("succeeded".into(), "survivor".into(), 2));
+    assert_eq!(rows[1], ("succeeded".into(), "survivor".into(), 2));
+    assert_eq!((rows[2].0.as_str(), rows[2].1.as_str()), ("running", "dead"));
+    assert_eq!(rows[3].1, "dead");
+}
