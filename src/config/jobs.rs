@@ -14,6 +14,9 @@ pub struct JobsSettings {
     /// How long a job run holds its slot; renewed while it runs. A run whose instance died is
     /// taken over once it runs out. In seconds: `JOB_LEASE_SECS`, default `600`.
     pub lease: std::time::Duration,
+    /// The first wait before retrying a subscription cancel the service refused (then doubling,
+    /// for up to a day). In seconds: `CANCEL_RETRY_INTERVAL_SECS`, default `300`.
+    pub cancel_retry_interval: std::time::Duration,
 }
 
 impl JobsSettings {
@@ -29,6 +32,7 @@ impl JobsSettings {
                 }
                 secs
             })),
+            cancel_retry_interval: std::time::Duration::from_secs(r.positive("CANCEL_RETRY_INTERVAL_SECS", "300").into()),
         }
     }
 }

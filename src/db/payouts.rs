@@ -325,18 +325,54 @@ pub async fn due_for_removal(db: &PgPool, months: i32) -> Result<Vec<String>, sq
     .await
 }
 
+/// A subscription cancel still owed after a membership removal.
+pub struct DueCancellation {
+    pub payout_id: String,
+    pub user_id: Uuid,
+    /// The record so far (`state`, `attempts`, `requestedAt`, …).
+    pub record: Value,
+}
+
+/// Cancels still pending whose next attempt is due, oldest first.
+pub async fn due_cancellations(db: &PgPool) -> Result<Vec<DueCancellation>, sqlx::Error> {
+    sqlx::query_as!(
+        DueCancellation,
+        r#"SELECT payout_id, user_id, processing -> 'subscriptionCancellation' AS "record!"
+           FROM payout_management
+           WHERE processing -> 'subscriptionCancellation' ->> 'state' = 'pending'
+             AND coalesce((processing -> 'subscriptionCancellation' ->> 'nextAttemptAt')::timestamptz, '-infinity') <= now()
+           ORDER BY completed_date"#
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Cancels pending and given up, for health.
+pub async fn cancellation_counts(db: &PgPool) -> Result<(i64, i64), sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE processing -> 'subscriptionCancellation' ->> 'state' = 'pending') AS "pending!",
+                  count(*) FILTER (WHERE processing -> 'subscriptionCancellation' ->> 'state' = 'failed') AS "failed!"
+           FROM payout_management WHERE processing ? 'subscriptionCancellation'"#
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((row.pending, row.failed))
+}
+
 /// Records the subscription service's answer to the cancel that follows a removal. Bookkeeping
 /// beside the change, not a change: it adds no trail entry.
-pub async fn record_subscription_cancellation(db: &PgPool, payout_id: &str, outcome: Value) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+/// Only while the cancel is still pending: of two instances retrying at once, one records.
+pub async fn record_subscription_cancellation<'e>(db: impl sqlx::PgExecutor<'e>, payout_id: &str, outcome: Value) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query!(
         "UPDATE payout_management SET processing = jsonb_set(coalesce(processing, '{}'), '{subscriptionCancellation}', $2), updated_at = now()
-         WHERE payout_id = $1",
+         WHERE payout_id = $1 AND coalesce(processing -> 'subscriptionCancellation' ->> 'state', 'pending') = 'pending'",
         payout_id,
         outcome
     )
     .execute(db)
-    .await
-    .map(|_| ())
+    .await?
+    .rows_affected();
+    Ok(n == 1)
 }
 
 /// Records the trail's head beside it (after a write of `audit_trail` outside `update`).

@@ -39,7 +39,18 @@ pub struct HealthReport {
     pool: PoolHealth,
     scheduler: SchedulerHealth,
     outbox: Option<OutboxHealth>,
+    /// Subscription cancels owed after membership removals (SPEC §13).
+    cancellations: Option<CancellationHealth>,
     security: SecurityHealth,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct CancellationHealth {
+    /// Still being retried.
+    pending: i64,
+    /// Given up after a day (an admin alert was raised): cancel by hand.
+    failed: i64,
 }
 
 /// The controls of SPEC §12 an operator may turn off or on.
@@ -122,6 +133,11 @@ pub async fn health(State(state): State<AppState>) -> Response {
         pool: PoolHealth { size: stats.size, idle: stats.idle, max: stats.max },
         scheduler: SchedulerHealth { enabled: state.settings.scheduler_enabled(), last_runs },
         outbox,
+        cancellations: if db_up {
+            crate::db::payouts::cancellation_counts(&state.db).await.ok().map(|(pending, failed)| CancellationHealth { pending, failed })
+        } else {
+            None
+        },
         security: security(&state.settings),
     };
     let mut response = if db_up {

@@ -19,6 +19,8 @@ pub struct Scheduler {
     pub enabled: bool,
     /// How long a run holds its slot (renewed while it runs).
     pub lease: std::time::Duration,
+    /// How often owed subscription cancels are retried (the first wait; then backoff).
+    pub cancel_retry_interval: std::time::Duration,
 }
 
 impl Scheduler {
@@ -31,6 +33,7 @@ impl Scheduler {
             membership_removal_cron: settings.jobs.membership_removal_cron.clone(),
             enabled: settings.scheduler_enabled(),
             lease: settings.jobs.lease,
+            cancel_retry_interval: settings.jobs.cancel_retry_interval,
         }
     }
 }

@@ -54,7 +54,7 @@ pub async fn execute(jobs: &Scheduler, job: Job) -> anyhow::Result<Value> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             Ok(serde_json::json!({ "isEligible": outcome.eligibility.is_eligible, "availablePayouts": outcome.eligibility.available_payouts, "alertId": outcome.alert_id, "alertCreated": outcome.alert_created }))
         }
-        Job::MembershipRemoval => crate::jobs::removal::run(&jobs.ctx).await,
+        Job::MembershipRemoval => crate::jobs::removal::run(&jobs.ctx, jobs.cancel_retry_interval).await,
     }
 }
 
@@ -159,10 +159,25 @@ pub fn spawn(jobs: &Scheduler, shutdown: &watch::Receiver<bool>) -> Vec<tokio::t
     if !jobs.enabled {
         return Vec::new();
     }
-    [Job::EligibilityCheck, Job::MembershipRemoval]
+    let mut tasks: Vec<_> = [Job::EligibilityCheck, Job::MembershipRemoval]
         .into_iter()
         .map(|job| tokio::spawn(job_loop(jobs.clone(), job, shutdown.clone())))
-        .collect()
+        .collect();
+    tasks.push(tokio::spawn(cancel_loop(jobs.clone(), shutdown.clone())));
+    tasks
+}
+
+/// Retries owed subscription cancels every CANCEL_RETRY_INTERVAL_SECS (each with its backoff).
+async fn cancel_loop(jobs: Scheduler, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = async { let _ = shutdown.wait_for(|s| *s).await; } => break,
+            _ = tokio::time::sleep(jobs.cancel_retry_interval) => {}
+        }
+        if let Err(e) = crate::jobs::removal::retry_cancellations(&jobs.ctx, jobs.cancel_retry_interval).await {
+            tracing::warn!(error.message = %format!("{e:#}"), "subscription cancel retries failed; will try again");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -246,3 +246,51 @@ async fn a_slot_whose_instance_died_or_failed_is_finished_by_another() {
     assert_eq!((rows[2].0.as_str(), rows[2].1.as_str()), ("running", "dead"));
     assert_eq!(rows[3].1, "dead");
 }
+
+/// SPEC §13: the subscription cancel after a removal is durable — recorded as owed with the
+/// removal, retried with backoff until the service accepts it, shown in health, and given up
+/// after a day with one admin alert.
+#[tokio::test]
+async fn a_refused_subscription_cancel_is_retried_until_accepted_or_given_up() {
+    let d = desk(250_000, 2, &[]).await;
+    let db = &d.app.db;
+    let paid = payout(db, d.members[0].0, "completed").await;
+    sqlx::query("UPDATE payout_management SET completed_date = now() - interval '13 months' WHERE payout_id = $1").bind(&paid).execute(db).await.unwrap();
+    let mut env = base_env(&d.app.database_url);
+    env.insert("SUBSCRIPTION_SERVICE_URL".into(), d.standin.url.clone());
+    env.insert("CANCEL_RETRY_INTERVAL_SECS".into(), "60".into());
+    let settings = payout_service::config::Settings::from_map(&env, payout_service::config::Purpose::Serve).unwrap();
+    let ctx = payout_service::workflow::Context::new(&settings, db.clone());
+    let jobs = payout_service::jobs::Scheduler::new(&settings, ctx.clone(), "test-instance".into());
+    d.standin.set_cancel_status(503);
+    use payout_service::jobs::scheduler::{run_slot, Job};
+    let summary = run_slot(&jobs, Job::MembershipRemoval, chrono::Utc::now(), "manual").await.unwrap().unwrap();
+    assert_eq!((summary["removed"].as_i64(), summary["cancellationsFailed"].as_i64()), (Some(1), Some(1)));
+    let record = |db: sqlx::PgPool, id: String| async move {
+        sqlx::query_scalar::<_, Value>("SELECT processing -> 'subscriptionCancellation' FROM payout_management WHERE payout_id = $1").bind(id).fetch_one(&db).await.unwrap()
+    };
+    let owed = record(db.clone(), paid.clone()).await;
+    assert_eq!((owed["state"].as_str(), owed["attempts"].as_i64(), owed["status"].as_i64()), (Some("pending"), Some(1), Some(503)), "{owed}");
+    assert!(owed["nextAttemptAt"].as_str().is_some());
+    let health: Value = d.app.get("/api/health").await.json().await.unwrap();
+    assert_eq!(health["data"]["cancellations"]["pending"], 1);
+    // Not due yet: the backoff holds the next try.
+    let pass = payout_service::jobs::removal::retry_cancellations(&ctx, std::time::Duration::from_secs(60)).await.unwrap();
+    assert_eq!((pass.cancelled, pass.failed), (0, 0));
+    // Due, and the service accepts now.
+    sqlx::query("UPDATE payout_management SET processing = jsonb_set(processing, '{subscriptionCancellation,nextAttemptAt}', to_jsonb(now() - interval '1 second')) WHERE payout_id = $1").bind(&paid).execute(db).await.unwrap();
+    d.standin.set_cancel_status(200);
+    let pass = payout_service::jobs::removal::retry_cancellations(&ctx, std::time::Duration::from_secs(60)).await.unwrap();
+    assert_eq!(pass.cancelled, 1, "{pass:?} {}", record(db.clone(), paid.clone()).await);
+    let done = record(db.clone(), paid.clone()).await;
+    assert_eq!((done["state"].as_str(), done["ok"].as_bool(), done["attempts"].as_i64()), (Some("done"), Some(true), Some(2)));
+    // A cancel refused for more than a day is given up with one alert.
+    sqlx::query("UPDATE payout_management SET processing = jsonb_set(processing, '{subscriptionCancellation}', jsonb_build_object('state', 'pending', 'attempts', 9, 'requestedAt', to_jsonb(now() - interval '25 hours'))) WHERE payout_id = $1").bind(&paid).execute(db).await.unwrap();
+    d.standin.set_cancel_status(500);
+    let pass = payout_service::jobs::removal::retry_cancellations(&ctx, std::time::Duration::from_secs(60)).await.unwrap();
+    assert_eq!(pass.given_up, 1);
+    assert_eq!(record(db.clone(), paid.clone()).await["state"], "failed");
+    assert_eq!(count(db, "SELECT count(*) FROM admin_alerts WHERE metadata ->> 'kind' = 'subscription_cancel_failed'").await, 1);
+    let health: Value = d.app.get("/api/health").await.json().await.unwrap();
+    assert_eq!((health["data"]["cancellations"]["pending"].as_i64(), health["data"]["cancellations"]["failed"].as_i64()), (Some(0), Some(1)));
+}

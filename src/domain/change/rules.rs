@@ -294,6 +294,9 @@ impl Draft<'_> {
         let p = &mut self.after.processing;
         p.membership_removed = Some(true);
         p.membership_removed_at = Some(Stamp::new(facts.now));
+        // The subscription cancel is owed from this moment, durably: recorded with the removal
+        // and retried until the subscription service accepts it (SPEC §13).
+        p.subscription_cancellation = Some(json!({ "ok": false, "state": "pending", "attempts": 0, "requestedAt": self.at }));
         self.chain("membership_removed", json!({ "months": months, "previousUserStatus": facts.member_status }));
         let audit = AuditRecord {
             action: "membership_removed",

@@ -23,6 +23,8 @@ pub struct StandIn {
     answer: Arc<Mutex<Answer>>,
     hits: Arc<AtomicUsize>,
     pub cancels: Arc<Mutex<Vec<String>>>,
+    /// The HTTP status cancels answer (200 unless set).
+    cancel_status: Arc<std::sync::atomic::AtomicU16>,
 }
 
 impl StandIn {
@@ -30,7 +32,8 @@ impl StandIn {
         let answer = Arc::new(Mutex::new(answer));
         let hits = Arc::new(AtomicUsize::new(0));
         let cancels = Arc::new(Mutex::new(Vec::new()));
-        let (a, h, c) = (answer.clone(), hits.clone(), cancels.clone());
+        let cancel_status = Arc::new(std::sync::atomic::AtomicU16::new(200));
+        let (a, h, c, cs) = (answer.clone(), hits.clone(), cancels.clone(), cancel_status.clone());
         let app = axum::Router::new()
             .route(
                 "/api/revenue/total",
@@ -46,17 +49,23 @@ impl StandIn {
             .route(
                 "/api/subscriptions/{user_id}/cancel",
                 axum::routing::post(move |axum::extract::Path(user_id): axum::extract::Path<String>| {
-                    let c = c.clone();
+                    let (c, cs) = (c.clone(), cs.clone());
                     async move {
                         c.lock().unwrap().push(user_id);
-                        axum::Json(json!({ "data": { "cancelled": true } }))
+                        let status = axum::http::StatusCode::from_u16(cs.load(Ordering::SeqCst)).unwrap();
+                        (status, axum::Json(json!({ "data": { "cancelled": status.is_success() } })))
                     }
                 }),
             );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        StandIn { url, answer, hits, cancels }
+        StandIn { url, answer, hits, cancels, cancel_status }
+    }
+
+    /// What subscription cancels answer from now on.
+    pub fn set_cancel_status(&self, status: u16) {
+        self.cancel_status.store(status, Ordering::SeqCst);
     }
 
     pub fn set(&self, answer: Answer) {
