@@ -175,36 +175,49 @@ impl PrivatePostgres {
         }
         let mut last_error = String::new();
         for _ in 0..5 {
-            let port = free_port()?;
-            let mut options = format!(
-                "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300 -c timezone=UTC"
-            );
-            if durability == Durability::Throwaway {
-                options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+            match self.start_at(free_port()?, durability)? {
+                Ok(()) => return Ok(()),
+                Err(e) => last_error = e,
             }
-            let log = self.data_dir.with_file_name("postgres.log");
-            let output = self
-                .command("pg_ctl")
-                .arg("-D")
-                .arg(&self.data_dir)
-                .arg("-l")
-                .arg(&log)
-                .args(["-w", "-t", "60", "-o", &options, "start"])
-                .stdin(Stdio::null())
-                .output()
-                .context("running pg_ctl start")?;
-            if output.status.success() {
-                self.port = port;
-                let _ = std::fs::write(self.port_file(), port.to_string());
-                return Ok(());
-            }
-            last_error = format!(
-                "{} (server log: {})",
-                String::from_utf8_lossy(&output.stderr).trim(),
-                std::fs::read_to_string(&log).unwrap_or_default().lines().last().unwrap_or("")
-            );
         }
         bail!("PostgreSQL did not start: {last_error}")
+    }
+
+    /// Starts a stopped server again on the port it had, so clients reconnect to the same URL
+    /// (the fault tests restart the database under a running service).
+    pub fn start_again(&mut self, durability: Durability) -> anyhow::Result<()> {
+        let port = self.port;
+        self.start_at(port, durability)?.map_err(|e| anyhow::anyhow!("PostgreSQL did not start again: {e}"))
+    }
+
+    fn start_at(&mut self, port: u16, durability: Durability) -> anyhow::Result<Result<(), String>> {
+        let mut options = format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300 -c timezone=UTC"
+        );
+        if durability == Durability::Throwaway {
+            options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+        }
+        let log = self.data_dir.with_file_name("postgres.log");
+        let output = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(&self.data_dir)
+            .arg("-l")
+            .arg(&log)
+            .args(["-w", "-t", "60", "-o", &options, "start"])
+            .stdin(Stdio::null())
+            .output()
+            .context("running pg_ctl start")?;
+        if output.status.success() {
+            self.port = port;
+            let _ = std::fs::write(self.port_file(), port.to_string());
+            return Ok(Ok(()));
+        }
+        Ok(Err(format!(
+            "{} (server log: {})",
+            String::from_utf8_lossy(&output.stderr).trim(),
+            std::fs::read_to_string(&log).unwrap_or_default().lines().last().unwrap_or("")
+        )))
     }
 
     pub fn stop(&self) {

@@ -5,6 +5,7 @@ mod support;
 
 mod crypto_interop;
 mod eligibility;
+mod faults;
 mod health;
 mod http_stack;
 mod interop;
