@@ -3,6 +3,7 @@
 
 mod support;
 
+mod controls;
 mod crypto_interop;
 mod eligibility;
 mod faults;
