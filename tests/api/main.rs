@@ -3,6 +3,8 @@
 
 mod support;
 
+mod architecture;
+
 mod controls;
 mod crypto_interop;
 mod eligibility;
