@@ -123,7 +123,8 @@ async fn rerun_unfinished(jobs: &Scheduler, job: Job) {
 }
 
 /// One job's loop: catch up a missed slot and unfinished runs, then wake at every scheduled
-/// time (and at least every minute, to finish runs that failed or were abandoned).
+/// time (and at least once a lease, at most a minute, to finish runs that failed or were
+/// abandoned).
 async fn job_loop(jobs: Scheduler, job: Job, mut shutdown: watch::Receiver<bool>) {
     if let Some(slot) = latest_slot(job.cron(&jobs), Utc::now()) {
         // Unknown (the database is away) counts as seen: the next scheduled slot runs anyway.
@@ -136,15 +137,18 @@ async fn job_loop(jobs: Scheduler, job: Job, mut shutdown: watch::Receiver<bool>
     }
     rerun_unfinished(&jobs, job).await;
     let mut after = Utc::now();
+    // An abandoned run is noticed within one lease (a failed one is retried after RETRY_AFTER),
+    // however rarely the job is scheduled.
+    let recheck = RETRY_AFTER.min(jobs.lease);
     loop {
         let Some(next) = schedule::next_after(job.cron(&jobs), after) else { break };
-        let wait = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(RETRY_AFTER);
+        let wait = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(recheck);
         tokio::select! {
             _ = async { let _ = shutdown.wait_for(|s| *s).await; } => break,
             _ = tokio::time::sleep(wait) => {}
         }
+        rerun_unfinished(&jobs, job).await;
         if Utc::now() < next {
-            rerun_unfinished(&jobs, job).await;
             continue;
         }
         if let Err(e) = run_slot(&jobs, job, next, "schedule").await {

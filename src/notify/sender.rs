@@ -19,8 +19,14 @@ use tokio::sync::watch;
 use crate::config::Settings;
 use crate::db::{self, outbox::ClaimedEmail};
 
-/// How long a claimed message is ours before another instance may take it.
+/// How many due messages one claim takes.
 const BATCH: i64 = 20;
+
+/// A whole SMTP conversation must end well inside the lease, so a message is never sent after
+/// its lease ran out and another instance took it (SPEC §13).
+fn send_timeout(lease: Duration) -> Duration {
+    (lease / 2).min(Duration::from_secs(15))
+}
 
 pub enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
@@ -38,9 +44,8 @@ pub fn transport(settings: &Settings) -> anyhow::Result<Transport> {
     } else {
         AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).tls(Tls::None)
     };
-    // A send must end well inside the lease, so a message is never sent after its lease ran out.
-    let timeout = (settings.email.lease / 2).min(Duration::from_secs(15));
-    builder = builder.port(settings.email.smtp_port).timeout(Some(timeout));
+    // lettre bounds only the connect with this; `deliver` bounds the whole conversation.
+    builder = builder.port(settings.email.smtp_port).timeout(Some(send_timeout(settings.email.lease)));
     if let (Some(user), Some(pass)) = (&settings.email.smtp_user, &settings.email.smtp_pass) {
         builder = builder.credentials(Credentials::new(user.clone(), pass.expose_secret().to_string()));
     }
@@ -127,7 +132,13 @@ impl Sender {
                     .message_id(Some(format!("<{digest}@payout-service>")))
                     .multipart(body)
                     .map_err(|e| format!("cannot build the message: {e}"))?;
-                smtp.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+                // Dropping the conversation on timeout closes the connection before the message
+                // is complete, so a stalled server cannot deliver it after the lease ran out.
+                let limit = send_timeout(self.lease);
+                match tokio::time::timeout(limit, smtp.send(message)).await {
+                    Ok(sent) => sent.map(|_| ()).map_err(|e| e.to_string()),
+                    Err(_) => Err(format!("the SMTP server did not finish within {} s", limit.as_secs_f64())),
+                }
             }
         }
     }

@@ -1,5 +1,6 @@
 //! SPEC §13 fault tests against the real parts: PostgreSQL stopped in the middle of a stream of
-//! creates and approvals, then started again under the running service.
+//! creates and approvals, then started again under the running service; an SMTP server that
+//! stalls longer than the email lease under two senders; an instance SIGKILLed mid-job.
 
 use std::collections::HashMap;
 
@@ -116,4 +117,91 @@ async fn a_database_restart_mid_stream_gives_503s_then_recovers_with_nothing_hal
     }
     assert_eq!(payouts.len(), created.len(), "no payout exists that the client did not see created");
     pg.stop();
+}
+
+/// SPEC §13: the SMTP server holds some sends silent for longer than the email lease while two
+/// senders run. The stalled sender gives up (its SMTP timeout is half the lease) before the
+/// other may take the message, and a stale claim can neither send nor settle: every email
+/// arrives exactly once.
+#[tokio::test]
+async fn an_smtp_server_stalling_past_the_lease_still_gets_each_email_once() {
+    use crate::jobs::{count, queue_emails, with_smtp};
+    use crate::support::smtp::SmtpServer;
+    use std::collections::HashSet;
+
+    let smtp = SmtpServer::start(free_port()).await;
+    let url = fresh_database(APP_TEMPLATE).await;
+    let mut env = base_env(&url);
+    with_smtp(&mut env, smtp.port);
+    env.insert("EMAIL_LEASE_SECS".into(), "3".into());
+    env.insert("EMAIL_RETRY_INTERVAL_SECS".into(), "1".into());
+    env.insert("EMAIL_MAX_ATTEMPTS".into(), "20".into());
+    // The first sends stall for twice the lease: long enough for the other sender to claim the
+    // message again if the first one still held on.
+    smtp.stall_next(3, std::time::Duration::from_secs(6));
+    let a = spawn_app_with_background(env.clone()).await;
+    let _b = spawn_app_with_background(env).await;
+    queue_emails(&a.db, 12).await;
+    assert!(
+        eventually(45, || async { count(&a.db, "SELECT count(*) FROM payout_email_outbox WHERE status = 'sent'").await == 12 }).await,
+        "every email was sent in the end"
+    );
+    // Let every stalled conversation run out, so a late delivery would be seen.
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    assert_eq!(smtp.stalled(), 3, "the server did stall");
+    let ids: Vec<String> = smtp.messages().iter().map(|m| m.header("Message-ID").unwrap()).collect();
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 12, "every email arrived");
+    assert_eq!(ids.len(), 12, "and none twice: {ids:?}");
+    let retried = count(&a.db, "SELECT count(*) FROM payout_email_outbox WHERE attempts > 1").await;
+    assert!(retried >= 1, "the stalled sends were given up and sent again");
+    assert_eq!(count(&a.db, "SELECT count(*) FROM payout_email_outbox WHERE status <> 'sent'").await, 0);
+}
+
+/// SPEC §13: an instance killed with SIGKILL in the middle of a job leaves its slot claimed;
+/// once its lease runs out another instance takes the slot over and finishes it, once.
+#[tokio::test]
+async fn a_job_whose_instance_is_killed_midway_is_finished_by_another() {
+    use crate::support::binary::{command, temp_dir, wait_ready};
+    use crate::support::desk::desk;
+    use chrono::Timelike;
+
+    let d = desk(250_000, 2, &[]).await;
+    let db = &d.app.db;
+    // A daily slot an hour ago: an instance starting now catches it up at once.
+    let slot_time = chrono::Utc::now() - Duration::hours(1);
+    let cron = format!("0 {} {} * * *", slot_time.minute(), slot_time.hour());
+    let mut env = base_env(&d.app.database_url);
+    env.insert("SUBSCRIPTION_SERVICE_URL".into(), d.standin.url.clone());
+    env.insert("ENABLE_CRON_JOBS".into(), "true".into());
+    env.insert("ELIGIBILITY_CHECK_CRON".into(), cron);
+    env.insert("JOB_LEASE_SECS".into(), "3".into());
+
+    // Instance A: the revenue call hangs, so the job is mid-way when A is killed.
+    d.standin.set(Answer::Slow(std::time::Duration::from_secs(120), json!(250_000)));
+    let mut a_env = env.clone();
+    a_env.insert("SUBSCRIPTION_TIMEOUT_MS".into(), "120000".into());
+    let port = free_port();
+    a_env.insert("PORT".into(), port.to_string());
+    let dir = temp_dir("killed");
+    let mut a = command(&["serve"], &a_env, &dir).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    wait_ready(&format!("http://127.0.0.1:{port}")).await;
+    let running = "SELECT count(*) FROM payout_job_slots WHERE job_name = 'eligibility-check' AND outcome = 'running'";
+    assert!(eventually(15, || async { crate::jobs::count(db, running).await == 1 && d.standin.hits() >= 1 }).await, "A is in the middle of the job");
+    let (a_claim, slot): (String, chrono::DateTime<chrono::Utc>) =
+        sqlx::query_as("SELECT claimed_by, slot FROM payout_job_slots WHERE job_name = 'eligibility-check'").fetch_one(db).await.unwrap();
+    a.kill().unwrap(); // SIGKILL: no shutdown, no cleanup
+    a.wait().unwrap();
+
+    // Instance B starts with the revenue service answering again and finishes A's slot.
+    d.standin.set(Answer::Total(json!(250_000)));
+    let _b = spawn_app_with_background(env).await;
+    let finished = "SELECT count(*) FROM payout_job_slots WHERE job_name = 'eligibility-check' AND outcome = 'succeeded'";
+    assert!(eventually(20, || async { crate::jobs::count(db, finished).await == 1 }).await, "another instance finished the slot");
+    let (claim, slot_after, attempts, summary): (String, chrono::DateTime<chrono::Utc>, i32, Value) =
+        sqlx::query_as("SELECT claimed_by, slot, attempts, summary FROM payout_job_slots WHERE job_name = 'eligibility-check'").fetch_one(db).await.unwrap();
+    assert_eq!(slot_after, slot, "the very slot A held, not a new one");
+    assert_ne!(claim, a_claim, "finished by the other instance");
+    assert_eq!(attempts, 2, "taken over once");
+    assert_eq!(summary["availablePayouts"], json!(2), "the job's work was done: {summary}");
+    assert_eq!(crate::jobs::count(db, "SELECT count(*) FROM payout_job_slots WHERE job_name = 'eligibility-check'").await, 1, "one slot, one run to completion");
 }

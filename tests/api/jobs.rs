@@ -10,7 +10,7 @@ use crate::support::harness::*;
 use crate::support::members::*;
 use crate::support::smtp::SmtpServer;
 
-fn with_smtp(env: &mut HashMap<String, String>, port: u16) {
+pub(crate) fn with_smtp(env: &mut HashMap<String, String>, port: u16) {
     for (k, v) in [
         ("SMTP_HOST", "127.0.0.1".to_string()),
         ("SMTP_PORT", port.to_string()),
@@ -22,7 +22,7 @@ fn with_smtp(env: &mut HashMap<String, String>, port: u16) {
     }
 }
 
-async fn queue_emails(db: &sqlx::PgPool, n: usize) {
+pub(crate) async fn queue_emails(db: &sqlx::PgPool, n: usize) {
     for i in 0..n {
         sqlx::query("INSERT INTO payout_email_outbox (dedupe_key, template, recipient, subject, body_text, body_html) VALUES ($1, 'test', $2, $3, 'Hello $100,000.00', '<p>Hello</p>')")
             .bind(format!("test:{i}"))
@@ -34,7 +34,7 @@ async fn queue_emails(db: &sqlx::PgPool, n: usize) {
     }
 }
 
-async fn count(db: &sqlx::PgPool, sql: &str) -> i64 {
+pub(crate) async fn count(db: &sqlx::PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(db).await.unwrap()
 }
 

@@ -1,8 +1,11 @@
 //! A small real SMTP server over TCP for the tests: EHLO/MAIL/RCPT/DATA/QUIT, no TLS offered,
 //! every accepted message kept for assertions. It can be started on a chosen port, stopped and
-//! started again (to test SMTP outages).
+//! started again (to test SMTP outages). It can also stall: hold the next DATA commands silent
+//! for a while before answering, as an overloaded server does.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -24,12 +27,22 @@ impl Received {
 pub struct SmtpServer {
     pub port: u16,
     pub received: Arc<Mutex<Vec<Received>>>,
+    stalls: Arc<Stalls>,
     task: Option<JoinHandle<()>>,
+}
+
+/// How many of the next DATA commands are held silent, and for how long.
+#[derive(Default)]
+struct Stalls {
+    remaining: AtomicUsize,
+    millis: AtomicUsize,
+    /// DATA commands that were stalled (the client may have given up on them).
+    stalled: AtomicUsize,
 }
 
 impl SmtpServer {
     pub async fn start(port: u16) -> SmtpServer {
-        let mut s = SmtpServer { port, received: Arc::new(Mutex::new(Vec::new())), task: None };
+        let mut s = SmtpServer { port, received: Arc::new(Mutex::new(Vec::new())), stalls: Arc::default(), task: None };
         s.resume().await;
         s
     }
@@ -37,10 +50,12 @@ impl SmtpServer {
     pub async fn resume(&mut self) {
         let listener = TcpListener::bind(("127.0.0.1", self.port)).await.expect("bind SMTP port");
         let received = self.received.clone();
+        let stalls = self.stalls.clone();
         self.task = Some(tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { break };
                 let received = received.clone();
+                let stalls = stalls.clone();
                 tokio::spawn(async move {
                     let (r, mut w) = stream.into_split();
                     let mut lines = BufReader::new(r).lines();
@@ -57,14 +72,25 @@ impl SmtpServer {
                             to.push(line[8..].trim().trim_start_matches(':').trim().trim_matches(|c| c == '<' || c == '>').to_string());
                             b"250 OK\r\n"
                         } else if upper == "DATA" {
+                            let take = stalls.remaining.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+                            if take.is_ok() {
+                                stalls.stalled.fetch_add(1, Ordering::SeqCst);
+                                tokio::time::sleep(Duration::from_millis(stalls.millis.load(Ordering::SeqCst) as u64)).await;
+                            }
                             let _ = w.write_all(b"354 go ahead\r\n").await;
                             let mut data = String::new();
+                            let mut complete = false;
                             while let Ok(Some(l)) = lines.next_line().await {
                                 if l == "." {
+                                    complete = true;
                                     break;
                                 }
                                 data.push_str(&l);
                                 data.push('\n');
+                            }
+                            // A conversation the client dropped before the final "." delivers nothing.
+                            if !complete {
+                                break;
                             }
                             received.lock().unwrap().push(Received { to: to.clone(), data });
                             b"250 queued\r\n"
@@ -79,6 +105,18 @@ impl SmtpServer {
                 });
             }
         }));
+    }
+
+    /// Holds the next `count` DATA commands silent for `pause` before answering; a client still
+    /// connected afterwards delivers its message as usual.
+    pub fn stall_next(&self, count: usize, pause: Duration) {
+        self.stalls.millis.store(pause.as_millis() as usize, Ordering::SeqCst);
+        self.stalls.remaining.store(count, Ordering::SeqCst);
+    }
+
+    /// How many DATA commands were stalled so far.
+    pub fn stalled(&self) -> usize {
+        self.stalls.stalled.load(Ordering::SeqCst)
     }
 
     /// Stops listening (connections are refused until `resume`).
