@@ -59,6 +59,32 @@ ensure_pdftotext() {
   fi
 }
 
+# The pinned Python test tools (tests/tools/requirements.txt: schemathesis, achkit) in a venv
+# under target/; installed again only when the pins change. Exports PAYOUT_TEST_PYTHON and
+# PAYOUT_TEST_SCHEMATHESIS for the tests that run them.
+ensure_python_tools() {
+  local venv=target/pytools req=tests/tools/requirements.txt
+  command -v python3 >/dev/null 2>&1 || die "python3 not found: install Python 3.9+ (apt-get install python3 python3-venv)"
+  if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "python3-venv not found: installing Debian's python3-venv package..." >&2
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null ||
+        die "apt-get install python3-venv failed; install it and run again"
+    else
+      die "Python's venv module is missing: install python3-venv"
+    fi
+  fi
+  if [ ! -x "$venv/bin/st" ] || ! cmp -s "$req" "$venv/requirements.installed"; then
+    echo "installing the pinned Python test tools into $venv (schemathesis, achkit)..." >&2
+    rm -rf "$venv"
+    python3 -m venv "$venv" && "$venv/bin/pip" install -q --disable-pip-version-check -r "$req" ||
+      die "pip install -r $req failed (is PyPI reachable?)"
+    cp "$req" "$venv/requirements.installed"
+  fi
+  export PAYOUT_TEST_PYTHON="$PWD/$venv/bin/python" PAYOUT_TEST_SCHEMATHESIS="$PWD/$venv/bin/st"
+}
+
 ensure_cargo() {
   command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolchain (https://rustup.rs) and run again"
 }

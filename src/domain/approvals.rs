@@ -39,7 +39,7 @@ pub struct ApprovalWorkflow {
     pub rejection: Option<Rejection>,
     /// The old service's array, kept verbatim when a legacy row is first rewritten.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Value>)]
     pub legacy: Option<Value>,
 }
 

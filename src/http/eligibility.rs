@@ -31,10 +31,13 @@ pub async fn status(_user: CurrentUser, state: axum::extract::State<AppState>) -
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MembersQuery {
     /// 1–1000, default 500.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
     /// Default 0.
+    #[param(minimum = 0)]
     offset: Option<i64>,
 }
 
@@ -73,6 +76,8 @@ pub async fn check(
     AdminUser(user): AdminUser,
     ctx: RequestContext,
     state: axum::extract::State<AppState>,
+    // Read only to refuse what is not an empty body or a JSON object.
+    _body: crate::http::body::JsonBody<crate::http::payments::NoBody>,
 ) -> AppResult<Envelope<CheckOutcome>> {
     let outcome = workflow::check(&state.ctx, Trigger::Manual(ctx.origin(&user))).await?;
     Ok(Envelope::ok(outcome))

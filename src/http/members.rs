@@ -207,6 +207,7 @@ fn as_object(body: &impl Serialize) -> serde_json::Map<String, Value> {
     request_body = BankInfoBody, security(("cookie" = []), ("bearer" = [])),
     responses((status = 200, description = "Saved (masked)", body = BankInfoSaved),
               (status = 400, description = "VALIDATION_ERROR with every bad field"),
+              (status = 409, description = "INVALID_STATUS: the open payout is already sent"),
               (status = 422, description = "NO_OPEN_PAYOUT")))]
 pub async fn bank_info(
     user: CurrentUser,

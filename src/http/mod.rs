@@ -13,6 +13,7 @@ pub mod me;
 pub mod members;
 pub mod metrics;
 pub mod openapi;
+pub mod openapi_answers;
 pub mod payments;
 pub mod payouts;
 pub mod rate_limit;

@@ -79,8 +79,16 @@ impl Modify for OptionalBodies {
     }
 }
 
+/// The published document: `ApiDoc` with the envelopes and the error statuses every answer
+/// really has (`openapi_answers`). Served as JSON: utoipa cannot read its own output back.
+pub fn document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the generated document is JSON");
+    crate::http::openapi_answers::complete(&mut doc);
+    doc
+}
+
 pub fn router() -> Router<AppState> {
-    Router::new().merge(SwaggerUi::new("/docs").url("/api/openapi.json", ApiDoc::openapi()))
+    Router::new().merge(SwaggerUi::new("/docs").external_url_unchecked("/api/openapi.json", document()))
 }
 
 #[cfg(test)]
@@ -89,7 +97,7 @@ mod tests {
     use serde_json::Value;
 
     fn document() -> Value {
-        serde_json::to_value(ApiDoc::openapi()).unwrap()
+        super::document()
     }
 
     /// Resolves `{"$ref": "#/components/schemas/X"}` to X.
@@ -114,6 +122,10 @@ mod tests {
                 for param in path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')) {
                     let declared = op["parameters"].as_array().into_iter().flatten().any(|p| p["name"] == param && p["in"] == "path");
                     assert!(declared, "{at}: path parameter {param} not declared");
+                }
+                for param in op["parameters"].as_array().into_iter().flatten().filter(|p| p["in"] == "path") {
+                    let name = param["name"].as_str().unwrap();
+                    assert!(path.contains(&format!("{{{name}}}")), "{at}: {name} is documented in the path but is not in it");
                 }
                 if method == "post" {
                     assert!(op.pointer("/requestBody/required").is_some(), "{at}: say whether the body is required");
@@ -148,6 +160,24 @@ mod tests {
         for name in ["status", "userId", "paymentMethod", "createdFrom", "createdTo", "limit", "offset"] {
             assert!(list.iter().any(|p| p["name"] == name && p["in"] == "query"), "query {name}");
         }
+    }
+
+    /// Success answers are documented inside the envelope, and every error status an operation
+    /// can give is listed with the error envelope.
+    #[test]
+    fn answers_are_documented_as_they_are_sent() {
+        let doc = document();
+        let ok = doc.pointer("/paths/~1api~1payouts~1{payoutId}/get/responses/200/content/application~1json/schema").unwrap();
+        assert_eq!(ok["required"], serde_json::json!(["data", "timestamp"]));
+        assert_eq!(ok["properties"]["data"]["$ref"], "#/components/schemas/PayoutRead");
+        let approve = doc.pointer("/paths/~1api~1payouts~1{payoutId}~1approve/post/responses").and_then(Value::as_object).unwrap();
+        for code in ["400", "401", "403", "404", "409", "413", "415", "429", "503"] {
+            let schema = approve[code].pointer("/content/application~1json/schema/$ref");
+            assert_eq!(schema, Some(&Value::from("#/components/schemas/ErrorEnvelope")), "approve {code}");
+        }
+        assert!(doc.pointer("/paths/~1api~1health/get/responses/401").is_none(), "health takes no session");
+        assert!(doc.pointer("/components/schemas/ErrorEnvelope/properties/error/properties/code").is_some());
+        assert_eq!(doc.pointer("/components/schemas/MemberPayoutView/additionalProperties"), Some(&Value::Bool(false)), "the member's view is closed");
     }
 
     /// The error codes are published with the document.

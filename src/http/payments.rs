@@ -32,7 +32,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/payouts/{payoutId}/instructions.pdf", get(instructions_pdf))
 }
 
-/// No fields: the action takes everything from the payout. Any body is ignored.
+/// No fields: the action takes everything from the payout. The body may be empty or a JSON
+/// object (its fields are ignored); anything else is refused.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct NoBody {}
 
@@ -48,6 +49,7 @@ pub async fn generate_instructions(
     ctx: RequestContext,
     State(state): State<AppState>,
     ValidPath(payout_id): ValidPath<String>,
+    _body: JsonBody<NoBody>,
 ) -> AppResult<Response> {
     let instructions = workflow::generate_instructions(&state.ctx, &admin.actor(), &ctx.origin(&admin), &payout_id).await?;
     let mut res = Envelope::ok(instructions).into_response();
@@ -205,6 +207,7 @@ pub async fn reissue(
     ctx: RequestContext,
     State(state): State<AppState>,
     ValidPath(payout_id): ValidPath<String>,
+    _body: JsonBody<NoBody>,
 ) -> AppResult<Envelope<PayoutView>> {
     let payout = workflow::reissue(&state.ctx, &admin.actor(), &ctx.origin(&admin), &payout_id).await?;
     Ok(Envelope::ok(payout_view(&payout, true)))

@@ -16,9 +16,10 @@ use crate::domain::processing::InstructedDestination;
 use crate::domain::status::PayoutStatus;
 use crate::workflow::view::{mask_bank, MaskedBank, Member};
 
-/// A member's own payout.
+/// A member's own payout. Documented as closed (`additionalProperties: false`): the allow-list
+/// is the contract, and it tells this view apart from the finance view in `PayoutRead`.
 #[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MemberPayoutView {
     pub payout_id: String,
     pub user_id: Uuid,

@@ -9,6 +9,7 @@ mod controls;
 mod crypto_interop;
 mod eligibility;
 mod faults;
+mod fuzz;
 mod health;
 mod http_stack;
 mod interop;
