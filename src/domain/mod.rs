@@ -4,6 +4,7 @@
 pub mod approvals;
 pub mod audit_chain;
 pub mod bank;
+pub mod banking_days;
 pub mod calculation;
 pub mod change;
 pub mod eligibility;
