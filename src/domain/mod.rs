@@ -9,6 +9,7 @@ pub mod calculation;
 pub mod change;
 pub mod eligibility;
 pub mod money;
+pub mod nacha;
 pub mod payment_method;
 pub mod payout;
 pub mod processing;
