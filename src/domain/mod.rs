@@ -9,6 +9,7 @@ pub mod calculation;
 pub mod change;
 pub mod csv;
 pub mod eligibility;
+pub mod iris_1099;
 pub mod money;
 pub mod nacha;
 pub mod payment_method;
