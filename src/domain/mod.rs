@@ -4,12 +4,17 @@
 pub mod approvals;
 pub mod audit_chain;
 pub mod bank;
+pub mod banking_days;
 pub mod calculation;
 pub mod change;
+pub mod csv;
 pub mod eligibility;
+pub mod iris_1099;
 pub mod money;
+pub mod nacha;
 pub mod payment_method;
 pub mod payout;
+pub mod positive_pay;
 pub mod processing;
 pub mod schedule;
 pub mod selection;
