@@ -59,6 +59,8 @@ error_codes! {
     DestinationChanged "DESTINATION_CHANGED" = 409, "The destination changed since it was approved: approvals and instructions were cleared.";
     InstructionsNotGenerated "INSTRUCTIONS_NOT_GENERATED" = 409, "Payment instructions must be generated first.";
     ReceiptNotAvailable "RECEIPT_NOT_AVAILABLE" = 409, "A receipt exists once the payout is completed.";
+    AlreadyInFile "ALREADY_IN_FILE" = 409, "A payout is already in a live ACH or Positive Pay file; void that file first.";
+    FileAlreadySent "FILE_ALREADY_SENT" = 409, "A payment file whose payouts are marked sent cannot be voided.";
     IdempotencyKeyInProgress "IDEMPOTENCY_KEY_IN_PROGRESS" = 409, "A request with this Idempotency-Key is still being processed; retry shortly.";
     PayloadTooLarge "PAYLOAD_TOO_LARGE" = 413, "The request body is larger than 1 MiB.";
     UnsupportedMediaType "UNSUPPORTED_MEDIA_TYPE" = 415, "The body must be JSON (Content-Type: application/json).";
@@ -73,6 +75,9 @@ error_codes! {
     BankDetailsMissing "BANK_DETAILS_MISSING" = 422, "An ACH transfer needs the member's bank details.";
     BankDetailsNotEncrypted "BANK_DETAILS_NOT_ENCRYPTED" = 422, "The old service stored these bank details in plain text; run `payout-service reencrypt` before paying.";
     BankDetailsUnreadable "BANK_DETAILS_UNREADABLE" = 422, "The stored bank details cannot be decrypted or are incomplete.";
+    BankProfileMissing "BANK_PROFILE_MISSING" = 422, "The bank profile (or the payer for tax files) is not configured: set the BANK_* / PAYER_* settings.";
+    NotABankingDay "NOT_A_BANKING_DAY" = 422, "The requested effective date is a weekend, a Federal Reserve holiday or not after today.";
+    WrongPaymentMethod "WRONG_PAYMENT_METHOD" = 422, "A payout of the other payment method was named for this file.";
     RateLimited "RATE_LIMITED" = 429, "Too many requests from this client; wait for Retry-After seconds.";
     InternalError "INTERNAL_ERROR" = 500, "An unexpected failure; it is logged with the request id.";
     ServiceUnavailable "SERVICE_UNAVAILABLE" = 503, "The database (or the request's time budget) is not available; retry shortly.";

@@ -1,13 +1,14 @@
 //! Settings from the environment (and `.env`), validated all at once before the port is bound.
 //!
 //! One file per concern (`http`, `database`, `auth`, `payout`, `encryption`, `subscription`,
-//! `email`, `jobs`), each with its struct, a line per field naming its variable and default, and a
+//! `email`, `jobs`, `bank`), each with its struct, a line per field naming its variable and default, and a
 //! `read` that is the only place the variable's name and default are written in code. The
 //! [`Reader`] records every variable read; [`variables`] is that list, and a test holds
 //! `.env.example` to it. Problems are collected, never returned one at a time, so an operator fixes
 //! them in one go. Adding a variable: one section file and `.env.example`.
 
 mod auth;
+mod bank;
 mod database;
 mod email;
 mod encryption;
@@ -27,6 +28,7 @@ use rust_decimal::Decimal;
 use secrecy::ExposeSecret;
 
 pub use auth::{AuthSettings, SessionColumns, DEV_BETTER_AUTH_SECRET};
+pub use bank::BankSettings;
 pub use database::DatabaseSettings;
 pub use email::EmailSettings;
 pub use encryption::{EncryptionSettings, DEV_ENCRYPTION_KEY};
@@ -50,6 +52,7 @@ pub struct Settings {
     pub subscription: SubscriptionSettings,
     pub email: EmailSettings,
     pub jobs: JobsSettings,
+    pub bank: BankSettings,
 }
 
 /// Where the service is told it runs; `production` also switches the scheduler on.
@@ -152,6 +155,7 @@ impl Settings {
             subscription: SubscriptionSettings::read(r, purpose),
             email: EmailSettings::read(r, purpose),
             jobs: JobsSettings::read(r, purpose),
+            bank: BankSettings::read(r, purpose),
             environment,
             log_format,
         };

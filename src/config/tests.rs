@@ -123,6 +123,7 @@ fn every_variable_is_documented_beside_its_field_with_its_default() {
         include_str!("subscription.rs"),
         include_str!("email.rs"),
         include_str!("jobs.rs"),
+        include_str!("bank.rs"),
     ];
     // Doc lines only, joined so that a phrase may wrap onto the next `///` line.
     let docs: String = sources
@@ -166,4 +167,36 @@ fn debug_output_never_shows_a_secret() {
             assert!(!text.contains(secret), "{secret} shown in {text}");
         }
     }
+}
+
+/// SPEC §14: the bank profile is optional, validated whole once any of it is set (every bad
+/// value named at once), and `dev` gets a demo profile.
+#[test]
+fn the_bank_profile_is_all_or_nothing_and_every_bad_value_is_named() {
+    let base = valid();
+    let settings = Settings::from_map(&base, Purpose::Serve).unwrap();
+    assert!(settings.bank.ach.is_none() && settings.bank.payer.is_none(), "unset: no files, and no error");
+
+    let mut vars = base.clone();
+    for (k, v) in [
+        ("BANK_ODFI_ROUTING", "021000022"),
+        ("BANK_IMMEDIATE_ORIGIN", "12345"),
+        ("BANK_COMPANY_NAME", "A NAME LONGER THAN SIXTEEN"),
+        ("BANK_COMPANY_ID", "1123456789"),
+        ("BANK_ORIGINATING_ACCOUNT", "12ab"),
+        ("PAYER_NAME", "Tenure Inc"),
+        ("PAYER_STATE", "ZZ"),
+    ] {
+        vars.insert(k.into(), v.into());
+    }
+    let problems: Vec<&str> = match Settings::from_map(&vars, Purpose::Serve) {
+        Ok(_) => panic!("a bad profile is refused"),
+        Err(e) => e.0.iter().map(|p| p.variable).collect(),
+    };
+    for variable in ["BANK_ODFI_ROUTING", "BANK_IMMEDIATE_ORIGIN", "BANK_COMPANY_NAME", "BANK_ORIGINATING_ACCOUNT", "PAYER_STATE", "PAYER_TIN", "PAYER_CITY"] {
+        assert!(problems.contains(&variable), "{variable} named: {problems:?}");
+    }
+
+    let dev = Settings::from_map(&HashMap::new(), Purpose::Dev).unwrap();
+    assert!(dev.bank.ach.is_some() && dev.bank.payer.is_some() && dev.bank.originating_account.is_some(), "dev ships a demo profile");
 }

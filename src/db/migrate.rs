@@ -45,6 +45,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "job_slot_leases",
         sql: include_str!("../../migrations/0006_job_slot_leases.sql"),
     },
+    Migration {
+        version: 7,
+        name: "payment_files",
+        sql: include_str!("../../migrations/0007_payment_files.sql"),
+    },
 ];
 
 const HISTORY_DDL: &str = "CREATE TABLE IF NOT EXISTS payout_schema_migrations (
