@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS payout_payment_file_items (
 CREATE UNIQUE INDEX IF NOT EXISTS payout_payment_file_items_one_live
   ON payout_payment_file_items (payout_id) WHERE live AND kind IN ('ach', 'positive_pay');
 
--- The check register: every number handed out, per originating account, never reused. A check
+-- The check register (its file references are checked at commit: a file's checks are numbered
+-- before its bytes exist): every number handed out, per originating account, never reused. A check
 -- voided (payout cancelled or reissued, or its file voided) waits for the next Positive Pay file
 -- to carry its void record.
 CREATE TABLE IF NOT EXISTS payout_check_register (
@@ -47,10 +48,10 @@ CREATE TABLE IF NOT EXISTS payout_check_register (
   amount numeric(14, 2) NOT NULL,
   payee text NOT NULL,
   issue_date date NOT NULL,
-  issued_in uuid NOT NULL REFERENCES payout_payment_files (id),
+  issued_in uuid NOT NULL REFERENCES payout_payment_files (id) DEFERRABLE INITIALLY DEFERRED,
   status text NOT NULL DEFAULT 'issued' CHECK (status IN ('issued', 'void')),
   voided_at timestamptz,
-  void_reported_in uuid REFERENCES payout_payment_files (id),
+  void_reported_in uuid REFERENCES payout_payment_files (id) DEFERRABLE INITIALLY DEFERRED,
   PRIMARY KEY (account, check_number)
 );
 CREATE INDEX IF NOT EXISTS payout_check_register_payout ON payout_check_register (payout_id);

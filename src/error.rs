@@ -211,6 +211,16 @@ impl AppError {
                 "The stored bank details cannot be read (unknown key or incomplete): ask the member to submit them again, or configure ENCRYPTION_KEY_PREVIOUS",
                 None,
             ),
+            Refusal::WrongPaymentMethod { expected } => AppError::refused(
+                ErrorCode::WrongPaymentMethod,
+                format!("Payout {payout_id} is not paid by {expected}: this file takes {expected} payouts only"),
+                payout(),
+            ),
+            Refusal::AlreadyInFile(file_id) => AppError::refused(
+                ErrorCode::AlreadyInFile,
+                format!("Payout {payout_id} is in the live payment file {file_id}: void that file first"),
+                Some(json!({ "payoutId": payout_id, "fileId": file_id })),
+            ),
             Refusal::Invalid(errors) => AppError::validation(errors),
         }
     }

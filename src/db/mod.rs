@@ -7,6 +7,7 @@ pub mod idempotency;
 pub mod job_slots;
 pub mod migrate;
 pub mod outbox;
+pub mod payment_files;
 pub mod payout_secrets;
 pub mod payouts;
 pub mod rate_limits;

@@ -43,3 +43,9 @@ pub async fn deactivate(tx: &mut Transaction<'_, Postgres>, user_id: Uuid) -> Re
         .await
         .map(|_| ())
 }
+
+/// The member's name as a payee (Positive Pay): the W-9's legal name is not read here.
+pub async fn display_name(tx: &mut Transaction<'_, Postgres>, user_id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    let name = sqlx::query_scalar!("SELECT name FROM users WHERE id = $1", user_id).fetch_optional(&mut **tx).await?;
+    Ok(name.flatten())
+}

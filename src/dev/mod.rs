@@ -154,6 +154,14 @@ pub fn curl_block(
             for other in admins.iter().skip(1).take(2) {
                 out.push_str(&format!("#   curl -s -X POST {base}/api/payouts/PAYOUT_ID/approve {}   ({})\n", bearer(other), other.name));
             }
+            out.push_str("\n# Bank files with the demo bank profile: after the approvals and generate-instructions,\n");
+            out.push_str(&format!("#   curl -s -X POST {base}/api/payouts/PAYOUT_ID/generate-instructions {}\n", bearer(ava)));
+            out.push_str(&format!(
+                "#   curl -s -X POST {base}/api/payment-files/ach {} -H 'Content-Type: application/json' -d '{{\"payoutIds\":[\"PAYOUT_ID\"]}}'\n",
+                bearer(ava)
+            ));
+            out.push_str(&format!("#   curl -s -o payout.ach {base}/api/payment-files/FILE_ID/download {}\n", bearer(ava)));
+            out.push_str(&format!("curl -s {base}/api/payment-files {}\n", cookie(ava)));
         }
     }
     if let Some(member) = sessions.iter().find(|s| s.role.is_none()) {

@@ -170,3 +170,38 @@ mod tests {
         assert!(h.windows(2).all(|w| w[0].0 < w[1].0), "in date order");
     }
 }
+
+/// The wall-clock time in New York (where the Federal Reserve works) at `now`: Eastern time,
+/// daylight saving from the second Sunday of March to the first Sunday of November, 2 a.m.
+pub fn new_york_time(now: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
+    use chrono::{Datelike, Duration, NaiveDate, Weekday};
+    let year = now.year();
+    let nth_sunday = |month: u32, n: u32| {
+        let first = NaiveDate::from_ymd_opt(year, month, 1).expect("a real month");
+        let offset = (7 - first.weekday().num_days_from_sunday()) % 7;
+        first + Duration::days(i64::from(offset + 7 * (n - 1)))
+    };
+    debug_assert_eq!(nth_sunday(3, 2).weekday(), Weekday::Sun);
+    // 2 a.m. local: 07:00 UTC in March (still standard time), 06:00 UTC in November.
+    let starts = nth_sunday(3, 2).and_hms_opt(7, 0, 0).expect("valid").and_utc();
+    let ends = nth_sunday(11, 1).and_hms_opt(6, 0, 0).expect("valid").and_utc();
+    let offset = if now >= starts && now < ends { 4 } else { 5 };
+    (now - Duration::hours(offset)).naive_utc()
+}
+
+#[cfg(test)]
+mod new_york {
+    use super::new_york_time;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn eastern_time_follows_daylight_saving() {
+        let at = |y, m, d, h| new_york_time(Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()).format("%Y-%m-%d %H").to_string();
+        assert_eq!(at(2026, 1, 15, 3), "2026-01-14 22", "EST: UTC-5, the day before");
+        assert_eq!(at(2026, 7, 1, 3), "2026-06-30 23", "EDT: UTC-4");
+        assert_eq!(at(2026, 3, 8, 6), "2026-03-08 01", "just before the switch (second Sunday of March)");
+        assert_eq!(at(2026, 3, 8, 7), "2026-03-08 03", "just after");
+        assert_eq!(at(2026, 11, 1, 5), "2026-11-01 01", "EDT until the first Sunday of November");
+        assert_eq!(at(2026, 11, 1, 6), "2026-11-01 01", "then EST");
+    }
+}

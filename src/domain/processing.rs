@@ -131,6 +131,13 @@ pub struct Processing {
     /// What the subscription service answered to the cancel after removal.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription_cancellation: Option<Value>,
+    /// The live ACH or Positive Pay file holding the payout: `{fileId, kind, addedAt,
+    /// traceNumber | checkNumber}` (SPEC §14).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_file: Option<Value>,
+    /// The latest prenote: `{fileId, sentAt, traceNumber}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prenote: Option<Value>,
     /// The stored value when it was not an object (null, or what an old row left), so readers
     /// see it as stored until a change writes the record.
     #[serde(skip)]
@@ -193,6 +200,8 @@ impl Processing {
             membership_removed: take(&mut map, "membershipRemoved"),
             membership_removed_at: take_time(&mut map, "membershipRemovedAt"),
             subscription_cancellation: take(&mut map, "subscriptionCancellation"),
+            payment_file: take(&mut map, "paymentFile"),
+            prenote: take(&mut map, "prenote"),
             legacy: map,
         }
     }

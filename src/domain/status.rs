@@ -96,6 +96,10 @@ pub enum Action {
     IssueReceipt,
     /// The membership retired after a completed payout (SPEC §9).
     RemoveMembership,
+    /// Put in an ACH or Positive Pay file, or released from one (SPEC §14): approved stays approved.
+    File,
+    /// A zero-dollar prenote to test the account, before or after approval.
+    Prenote,
 }
 
 impl Action {
@@ -113,6 +117,8 @@ impl Action {
             Action::ChangeDestination => "change-destination",
             Action::IssueReceipt => "issue-receipt",
             Action::RemoveMembership => "remove-membership",
+            Action::File => "file",
+            Action::Prenote => "prenote",
         }
     }
 }
@@ -143,6 +149,9 @@ pub fn transition(from: PayoutStatus, action: Action) -> Result<PayoutStatus, In
         // A failed payment may get new details before it is reissued (and approved afresh).
         (S::PaymentFailed, A::ChangeDestination) => S::PaymentFailed,
         (S::Completed, A::IssueReceipt | A::RemoveMembership) => S::Completed,
+        (S::Approved, A::File) => S::Approved,
+        (S::PendingApproval, A::Prenote) => S::PendingApproval,
+        (S::Approved, A::Prenote) => S::Approved,
         _ => return Err(InvalidTransition { from, action }),
     };
     Ok(to)
@@ -171,6 +180,9 @@ mod tests {
         ("payment_failed", "change-destination", "payment_failed"),
         ("completed", "issue-receipt", "completed"),
         ("completed", "remove-membership", "completed"),
+        ("approved", "file", "approved"),
+        ("pending_approval", "prenote", "pending_approval"),
+        ("approved", "prenote", "approved"),
     ];
 
     fn actions() -> impl Strategy<Value = Action> {
@@ -186,6 +198,8 @@ mod tests {
             Just(Action::ChangeDestination),
             Just(Action::IssueReceipt),
             Just(Action::RemoveMembership),
+            Just(Action::File),
+            Just(Action::Prenote),
         ]
     }
 
@@ -226,6 +240,8 @@ mod tests {
                 Action::ChangeDestination,
                 Action::IssueReceipt,
                 Action::RemoveMembership,
+                Action::File,
+                Action::Prenote,
             ]
             .into_iter()
             .any(|a| a.name() == *action && transition(from, a).map(|t| t.as_str()) == Ok(*to));

@@ -14,6 +14,7 @@ pub mod members;
 pub mod metrics;
 pub mod openapi;
 pub mod openapi_answers;
+pub mod payment_files;
 pub mod payments;
 pub mod payouts;
 pub mod rate_limit;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .merge(eligibility::router())
         .merge(payouts::router())
         .merge(payments::router())
+        .merge(payment_files::router())
         .merge(members::router())
         .merge(openapi::router())
 }

@@ -36,10 +36,17 @@ use crate::http::AppState;
         crate::http::payments::reissue,
         crate::http::payments::receipt,
         crate::http::payments::instructions_pdf,
+        crate::http::payment_files::list,
+        crate::http::payment_files::create_ach,
+        crate::http::payment_files::create_prenote,
+        crate::http::payment_files::create_positive_pay,
+        crate::http::payment_files::read,
+        crate::http::payment_files::download,
+        crate::http::payment_files::void,
     ),
     components(schemas(crate::error::ErrorCode)),
     modifiers(&SecuritySchemes, &OptionalBodies),
-    tags((name = "health"), (name = "session"), (name = "eligibility"), (name = "payouts"), (name = "payments"), (name = "members"))
+    tags((name = "health"), (name = "session"), (name = "eligibility"), (name = "payouts"), (name = "payments"), (name = "members"), (name = "payment-files"))
 )]
 pub struct ApiDoc;
 
@@ -93,7 +100,6 @@ pub fn router() -> Router<AppState> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use serde_json::Value;
 
     fn document() -> Value {

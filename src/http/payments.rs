@@ -73,6 +73,9 @@ pub struct MarkSentBody {
     pub tracking_number: Option<Value>,
     #[schema(value_type = Option<String>, max_length = 2000)]
     pub notes: Option<Value>,
+    /// The payment file the money went out in; it must be the payout's live ACH or Positive Pay file.
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub payment_file_id: Option<Value>,
 }
 
 impl MarkSentBody {
@@ -82,13 +85,14 @@ impl MarkSentBody {
         let expected = f.datetime("expectedArrivalDate", self.expected_arrival_date.as_ref());
         let tracking_number = f.opt_string("trackingNumber", self.tracking_number.as_ref(), 100);
         let notes = f.opt_string("notes", self.notes.as_ref(), 2000);
+        let payment_file_id = f.opt_parsed("paymentFileId", self.payment_file_id.as_ref(), |t| uuid::Uuid::parse_str(t).ok().map(|u| u.to_string()), "must be a payment file id (a UUID)");
         if let (Some(s), Some(e)) = (sent_date, expected) {
             if e < s {
                 f.error("expectedArrivalDate", "must not be before sentDate");
             }
         }
         f.finish()?;
-        Ok(SentDetails { sent_date: sent_date.unwrap_or_default(), expected_arrival: expected.unwrap_or_default(), tracking_number, notes })
+        Ok(SentDetails { sent_date: sent_date.unwrap_or_default(), expected_arrival: expected.unwrap_or_default(), tracking_number, notes, payment_file_id })
     }
 }
 

@@ -52,7 +52,7 @@ pub async fn apply(ctx: &Context, payout_id: &str, by: &Actor, origin: &audit::O
 }
 
 /// Writes a decided step: the row with compare-and-set, its audit row, its effects and emails.
-async fn write(tx: &mut Transaction<'_, Postgres>, before: &Payout, step: crate::domain::change::Step, origin: &audit::Origin) -> AppResult<Payout> {
+pub(crate) async fn write(tx: &mut Transaction<'_, Postgres>, before: &Payout, step: crate::domain::change::Step, origin: &audit::Origin) -> AppResult<Payout> {
     let after = db::payouts::update(tx, before, &step.after)
         .await?
         // The row is locked, so this means a bug, not a race: refuse rather than write blind.
@@ -98,9 +98,9 @@ pub fn payout_origin(origin: &audit::Origin, payout: &Payout) -> audit::Origin {
 }
 
 /// Reads, under the lock, what the action's rule needs beyond the row.
-async fn load_facts(ctx: &Context, tx: &mut Transaction<'_, Postgres>, payout: &Payout, action: &PayoutAction) -> AppResult<Facts> {
+pub(crate) async fn load_facts(ctx: &Context, tx: &mut Transaction<'_, Postgres>, payout: &Payout, action: &PayoutAction) -> AppResult<Facts> {
     let mut facts = Facts::at(Utc::now());
-    if matches!(action, PayoutAction::Approve { .. } | PayoutAction::GenerateInstructions | PayoutAction::MarkSent(_)) {
+    if matches!(action, PayoutAction::Approve { .. } | PayoutAction::GenerateInstructions | PayoutAction::MarkSent(_) | PayoutAction::AddToFile(_)) {
         // The destination as it is now, read under the lock, for the fingerprint check.
         facts.has_w9 = db::tax_forms::has_w9(&mut **tx, payout.user_id).await?;
         match payout.payment_method {
@@ -121,6 +121,11 @@ async fn load_facts(ctx: &Context, tx: &mut Transaction<'_, Postgres>, payout: &
         }
         PayoutAction::RemoveMembership { .. } => facts.member_status = db::users::status(tx, payout.user_id).await?,
         _ => {}
+    }
+    if matches!(action, PayoutAction::AddToFile(_) | PayoutAction::Cancel { .. } | PayoutAction::ChangeDestination(_) | PayoutAction::MarkSent(_)) {
+        facts.live_file = db::payment_files::live_file_of(tx, &payout.payout_id)
+            .await?
+            .and_then(|(id, kind)| Some((id.to_string(), crate::domain::change::FileKind::parse(&kind)?)));
     }
     Ok(facts)
 }
@@ -174,6 +179,7 @@ async fn run_effect(tx: &mut Transaction<'_, Postgres>, payout: &Payout, effect:
         }
         Effect::Correct1099 { correction, note } => db::tax_forms::correct_1099(tx, payout.user_id, &payout.payout_id, correction, note).await?,
         Effect::DeactivateMember => db::users::deactivate(tx, payout.user_id).await?,
+        Effect::ReleaseFromFiles => db::payment_files::release(tx, &payout.payout_id).await?,
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::clients::subscription::SubscriptionClient;
-use crate::config::{PayoutRules, Settings};
+use crate::config::{BankSettings, PayoutRules, Settings};
 use crate::crypto::Keyring;
 use crate::domain::calculation::CalculationRules;
 use crate::domain::change::ChangeRules;
@@ -38,6 +38,8 @@ pub struct Context {
     pub rules: Arc<PayoutRules>,
     /// When the daily eligibility check runs (shown as the next check).
     pub eligibility_check_cron: Arc<str>,
+    /// The bank profile and payer the payment and tax files use (SPEC §14).
+    pub bank: Arc<BankSettings>,
 }
 
 impl Context {
@@ -53,6 +55,7 @@ impl Context {
             subscription: Arc::new(SubscriptionClient::new(&settings.subscription.url, settings.subscription.timeout)),
             rules: Arc::new(settings.payout.clone()),
             eligibility_check_cron: settings.jobs.eligibility_check_cron.as_str().into(),
+            bank: Arc::new(settings.bank.clone()),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod eligibility;
 pub mod member_details;
 pub mod member_view;
 pub mod notices;
+pub mod payment_files;
 pub mod payments;
 pub mod payouts;
 pub mod reencrypt;

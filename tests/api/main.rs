@@ -15,6 +15,7 @@ mod http_stack;
 mod interop;
 mod jobs;
 mod migrations;
+mod payment_files;
 mod payments;
 mod payouts;
 mod process;

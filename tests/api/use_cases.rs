@@ -47,7 +47,7 @@ async fn every_action_leaves_its_trail_entry_audit_row_and_emails_in_one_path() 
     let instructions = payments::generate_instructions(&ctx, &creator, &origin, &id).await.unwrap();
     assert_eq!(instructions.bank_details.as_ref().unwrap()["accountNumber"], "123456789", "decrypted for the one who pays");
     let now = Utc::now() + Duration::minutes(1);
-    let sent = SentDetails { sent_date: now, expected_arrival: now + Duration::days(2), tracking_number: None, notes: None };
+    let sent = SentDetails { sent_date: now, expected_arrival: now + Duration::days(2), tracking_number: None, notes: None, payment_file_id: None };
     assert_eq!(payments::mark_sent(&ctx, &manager, &origin, &id, sent).await.unwrap().status, PayoutStatus::PaymentSent);
     let confirmed = ConfirmDetails { completed_date: now + Duration::minutes(1), confirmation_number: Some("C-1".into()), notes: None };
     let done = payments::confirm(&ctx, &manager, &origin, &id, confirmed).await.unwrap();

@@ -52,6 +52,8 @@ pub struct SentDetails {
     pub expected_arrival: DateTime<Utc>,
     pub tracking_number: Option<String>,
     pub notes: Option<String>,
+    /// The payment file the money went out in (SPEC §14): must be the payout's live file.
+    pub payment_file_id: Option<String>,
 }
 
 /// When the money arrived.
@@ -89,6 +91,56 @@ pub enum PayoutAction {
     /// The destination no longer matches what was approved (found by a check, not asked for):
     /// back to pending approval with approvals and instructions cleared.
     ResetDestination,
+    /// Put in a payment file (SPEC §14).
+    AddToFile(FiledIn),
+    /// Released from a voided payment file.
+    RemoveFromFile { file_id: String, reason: String },
+}
+
+/// The kinds of payment file (SPEC §14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Ach,
+    AchPrenote,
+    PositivePay,
+}
+
+impl FileKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Ach => "ach",
+            FileKind::AchPrenote => "ach_prenote",
+            FileKind::PositivePay => "positive_pay",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [FileKind::Ach, FileKind::AchPrenote, FileKind::PositivePay].into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The payment method the file pays.
+    pub fn method(self) -> PaymentMethod {
+        match self {
+            FileKind::Ach | FileKind::AchPrenote => PaymentMethod::Ach,
+            FileKind::PositivePay => PaymentMethod::Check,
+        }
+    }
+
+    /// A prenote moves no money and does not hold the payout.
+    pub fn holds(self) -> bool {
+        self != FileKind::AchPrenote
+    }
+}
+
+/// A payout's place in a payment file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FiledIn {
+    pub file_id: String,
+    pub kind: FileKind,
+    /// ACH and prenote entries.
+    pub trace_number: Option<String>,
+    /// Positive Pay issues.
+    pub check_number: Option<u64>,
 }
 
 impl PayoutAction {
@@ -108,6 +160,8 @@ impl PayoutAction {
             PayoutAction::IssueReceipt { .. } => Action::IssueReceipt,
             PayoutAction::RemoveMembership { .. } => Action::RemoveMembership,
             PayoutAction::ResetDestination => Action::ChangeDestination,
+            PayoutAction::AddToFile(f) if f.kind == FileKind::AchPrenote => Action::Prenote,
+            PayoutAction::AddToFile(_) | PayoutAction::RemoveFromFile { .. } => Action::File,
         }
     }
 }
@@ -141,12 +195,14 @@ pub struct Facts {
     /// The current destination's fingerprints (under the current key first, then previous
     /// keys); empty when there is no readable destination to fingerprint.
     pub destination: Vec<String>,
+    /// The live ACH or Positive Pay file holding the payout, if any.
+    pub live_file: Option<(String, FileKind)>,
 }
 
 impl Facts {
     /// Nothing read yet, at `now`.
     pub fn at(now: DateTime<Utc>) -> Self {
-        Facts { now, has_w9: false, creator_email: None, mailing_address: None, bank: BankFact::NotLoaded, member_status: None, destination: Vec::new() }
+        Facts { now, has_w9: false, creator_email: None, mailing_address: None, bank: BankFact::NotLoaded, member_status: None, destination: Vec::new(), live_file: None }
     }
 }
 
@@ -174,6 +230,10 @@ pub enum Refusal {
     BankDetailsMissing,
     BankDetailsNotEncrypted,
     BankDetailsUnreadable,
+    /// A payout of the other method was named for a payment file.
+    WrongPaymentMethod { expected: PaymentMethod },
+    /// The payout is in a live payment file (its id): void the file first.
+    AlreadyInFile(String),
     /// Fields of the request contradict the payout or the clock (e.g. confirmed before it was
     /// sent, or dated next year): every one of them.
     Invalid(Vec<crate::domain::validation::FieldError>),
@@ -222,6 +282,9 @@ pub enum Effect {
     Correct1099 { correction: Value, note: String },
     /// The member's account becomes Inactive (SPEC §9).
     DeactivateMember,
+    /// The payout leaves any payment file it is in; its issued checks become voids for the next
+    /// Positive Pay file (SPEC §14).
+    ReleaseFromFiles,
 }
 
 /// A change that will be written.
@@ -267,8 +330,8 @@ pub fn decide(before: &Payout, action: &PayoutAction, facts: &Facts, by: &Actor,
     match action {
         PayoutAction::Approve { comment } => c.approve(comment.clone(), facts, rules),
         PayoutAction::Reject { reason } => c.reject(reason),
-        PayoutAction::Cancel { reason } => c.cancel(reason),
-        PayoutAction::ChangeDestination(d) => c.change_destination(d, rules),
+        PayoutAction::Cancel { reason } => c.cancel(reason, facts),
+        PayoutAction::ChangeDestination(d) => c.change_destination(d, facts, rules),
         PayoutAction::GenerateInstructions => c.generate_instructions(facts, rules),
         PayoutAction::MarkSent(s) => c.mark_sent(s, facts),
         PayoutAction::Confirm(d) => c.confirm(d, facts, rules),
@@ -277,6 +340,8 @@ pub fn decide(before: &Payout, action: &PayoutAction, facts: &Facts, by: &Actor,
         PayoutAction::IssueReceipt { sha256, bytes } => c.issue_receipt(sha256, *bytes),
         PayoutAction::RemoveMembership { months } => c.remove_membership(*months, facts),
         PayoutAction::ResetDestination => c.reset_destination(rules),
+        PayoutAction::AddToFile(f) => c.add_to_file(f, facts),
+        PayoutAction::RemoveFromFile { file_id, reason } => c.remove_from_file(file_id, reason),
     }
 }
 
@@ -300,6 +365,7 @@ pub fn effective_calculation(payout: &Payout, has_w9: bool, rules: &CalculationR
 }
 
 mod dates;
+mod filing;
 mod rules;
 
 pub use dates::approved_at;

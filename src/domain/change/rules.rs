@@ -23,19 +23,19 @@ pub(super) type Outcome = Result<Decision, Refusal>;
 
 impl Draft<'_> {
     /// Moves to the status the table gives for `action`.
-    fn to(&mut self, action: Action) -> Result<PayoutStatus, Refusal> {
+    pub(super) fn to(&mut self, action: Action) -> Result<PayoutStatus, Refusal> {
         let to = transition(self.before.status, action)?;
         self.after.status = to;
         Ok(to)
     }
 
-    fn chain(&mut self, action: &str, details: Value) -> Value {
+    pub(super) fn chain(&mut self, action: &str, details: Value) -> Value {
         let by = self.by.label();
         self.after.audit_trail.append(action, &by, &self.at, details)
     }
 
     /// The usual finish: one trail entry, the status-change audit record, the emails.
-    fn done(self, trail_action: &str, audit_action: &'static str, details: Value, notices: Vec<Notice>) -> Outcome {
+    pub(super) fn done(self, trail_action: &str, audit_action: &'static str, details: Value, notices: Vec<Notice>) -> Outcome {
         self.done_with_effects(trail_action, audit_action, details, notices, Vec::new())
     }
 
@@ -80,15 +80,19 @@ impl Draft<'_> {
         self.done("rejected", "payout_rejected", json!({ "reason": reason }), notices)
     }
 
-    pub(super) fn cancel(mut self, reason: &str) -> Outcome {
+    pub(super) fn cancel(mut self, reason: &str, facts: &Facts) -> Outcome {
         self.to(Action::Cancel)?;
+        refuse_in_live_ach_file(facts)?;
         self.after.internal_notes = Some(self.before.notes_with(json!({ "at": self.at, "by": self.by.label(), "note": format!("Cancelled: {reason}") })));
+        self.after.processing.payment_file = None;
         let details = json!({ "reason": reason, "previousStatus": self.before.status });
-        self.done("cancelled", "payout_cancelled", details, vec![])
+        // A check already in a Positive Pay file becomes a void record in the next one.
+        self.done_with_effects("cancelled", "payout_cancelled", details, vec![], vec![Effect::ReleaseFromFiles])
     }
 
-    pub(super) fn change_destination(mut self, d: &NewDestination, rules: &ChangeRules) -> Outcome {
+    pub(super) fn change_destination(mut self, d: &NewDestination, facts: &Facts, rules: &ChangeRules) -> Outcome {
         self.to(Action::ChangeDestination)?;
+        refuse_in_live_ach_file(facts)?;
         let clears = destination_change_clears(self.before);
         let mut stored = d.envelope.clone();
         stored["last4"] = json!(d.last4);
@@ -159,7 +163,12 @@ impl Draft<'_> {
         if destination_drifted(self.before, &facts.destination, true) {
             return Err(Refusal::DestinationChanged);
         }
-        let errors = super::dates::check_sent(self.before, s.sent_date, s.expected_arrival, facts.now);
+        let mut errors = super::dates::check_sent(self.before, s.sent_date, s.expected_arrival, facts.now);
+        if let Some(named) = &s.payment_file_id {
+            if facts.live_file.as_ref().map(|(id, _)| id) != Some(named) {
+                errors.push(crate::domain::validation::FieldError::new("paymentFileId", "is not a live payment file holding this payout"));
+            }
+        }
         if !errors.is_empty() {
             return Err(Refusal::Invalid(errors));
         }
@@ -184,7 +193,10 @@ impl Draft<'_> {
                 ("tracking", s.tracking_number.as_ref().map(|t| format!("Tracking number: {t}")).unwrap_or_default()),
             ],
         }];
-        let details = json!({ "sentDate": iso(s.sent_date), "expectedArrivalDate": iso(s.expected_arrival), "trackingNumber": s.tracking_number });
+        let mut details = json!({ "sentDate": iso(s.sent_date), "expectedArrivalDate": iso(s.expected_arrival), "trackingNumber": s.tracking_number });
+        if let Some(file) = &s.payment_file_id {
+            details["paymentFileId"] = json!(file);
+        }
         self.done("payment_sent", "payout_payment_sent", details, notices)
     }
 
@@ -246,6 +258,7 @@ impl Draft<'_> {
         self.to(Action::Reissue)?;
         let p = &mut self.after.processing;
         p.forget_attempt();
+        p.payment_file = None;
         let reissues = p.reissues.unwrap_or(0) + 1;
         p.reissues = Some(reissues);
         let old = &self.before.approval_workflow;
@@ -258,7 +271,9 @@ impl Draft<'_> {
         self.after.receipt_url = None;
         self.after.tax_withholding = None;
         let notices = vec![awaiting_approval("reissued", self.by, &self.after, required)];
-        self.done("reissued", "payout_reissued", json!({ "reissue": reissues, "approvalsCleared": old.current() }), notices)
+        let details = json!({ "reissue": reissues, "approvalsCleared": old.current() });
+        // The failed attempt's check (if any) is voided in the next Positive Pay file.
+        self.done_with_effects("reissued", "payout_reissued", details, notices, vec![Effect::ReleaseFromFiles])
     }
 
     pub(super) fn reset_destination(mut self, rules: &ChangeRules) -> Outcome {
@@ -268,12 +283,13 @@ impl Draft<'_> {
         fresh.legacy = old.legacy.clone();
         self.after.approval_workflow = fresh;
         self.after.processing.forget_instructions();
+        self.after.processing.payment_file = None;
         let details = json!({ "approvalsCleared": old.current(), "previousStatus": self.before.status });
         let notices = vec![
             Notice::Admins { template: "destination_changed_admin", vars: vec![] },
             Notice::Member { template: "destination_changed_member", vars: vec![] },
         ];
-        self.done("destination_changed", "payout_destination_changed", details, notices)
+        self.done_with_effects("destination_changed", "payout_destination_changed", details, notices, vec![Effect::ReleaseFromFiles])
     }
 
     pub(super) fn issue_receipt(mut self, sha256: &str, bytes: usize) -> Outcome {
@@ -309,3 +325,10 @@ impl Draft<'_> {
     }
 }
 
+/// Money already in a live ACH file would still reach the bank: the file is voided first.
+fn refuse_in_live_ach_file(facts: &Facts) -> Result<(), Refusal> {
+    match &facts.live_file {
+        Some((id, FileKind::Ach)) => Err(Refusal::AlreadyInFile(id.clone())),
+        _ => Ok(()),
+    }
+}

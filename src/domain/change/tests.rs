@@ -54,7 +54,7 @@ fn two_distinct_admins_approve_and_the_member_hears_once() {
 fn the_table_is_asked_before_any_rule() {
     let mut p = payout();
     p.status = PayoutStatus::Cancelled;
-    let refused = decide(&p, &PayoutAction::MarkSent(SentDetails { sent_date: facts().now, expected_arrival: facts().now, tracking_number: None, notes: None }), &facts(), &admin(2), &rules());
+    let refused = decide(&p, &PayoutAction::MarkSent(SentDetails { sent_date: facts().now, expected_arrival: facts().now, tracking_number: None, notes: None, payment_file_id: None }), &facts(), &admin(2), &rules());
     assert!(matches!(refused, Err(Refusal::InvalidStatus(InvalidTransition { from: PayoutStatus::Cancelled, action: Action::MarkSent }))));
 }
 
@@ -141,7 +141,7 @@ fn payment_dates_must_be_sane_and_every_bad_one_is_named() {
     let approved = Utc.with_ymd_and_hms(2026, 2, 20, 0, 0, 0).unwrap();
     p.approval_workflow.approvals.push(crate::domain::approvals::Approval { admin_id: 2, email: None, role: None, at: Some(iso(approved)), comment: None, fingerprint: None });
     let now = facts().now;
-    let sent = |sent_date, expected_arrival| PayoutAction::MarkSent(SentDetails { sent_date, expected_arrival, tracking_number: None, notes: None });
+    let sent = |sent_date, expected_arrival| PayoutAction::MarkSent(SentDetails { sent_date, expected_arrival, tracking_number: None, notes: None, payment_file_id: None });
     let fields = |r: Result<Decision, Refusal>| match r {
         Err(Refusal::Invalid(errors)) => errors.into_iter().map(|e| e.path).collect::<Vec<_>>(),
         other => panic!("expected a 400, got {other:?}"),
