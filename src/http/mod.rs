@@ -17,9 +17,11 @@ pub mod openapi_answers;
 pub mod payments;
 pub mod payouts;
 pub mod rate_limit;
+pub mod reports;
 pub mod request_id;
 pub mod session;
 pub mod state;
+pub mod tax;
 
 pub use state::AppState;
 
@@ -50,6 +52,8 @@ pub fn routes() -> Router<AppState> {
         .merge(payouts::router())
         .merge(payments::router())
         .merge(members::router())
+        .merge(tax::router())
+        .merge(reports::router())
         .merge(openapi::router())
 }
 

@@ -36,10 +36,12 @@ use crate::http::AppState;
         crate::http::payments::reissue,
         crate::http::payments::receipt,
         crate::http::payments::instructions_pdf,
+        crate::http::tax::form_1099_misc,
+        crate::http::reports::payouts_csv,
     ),
     components(schemas(crate::error::ErrorCode)),
     modifiers(&SecuritySchemes, &OptionalBodies),
-    tags((name = "health"), (name = "session"), (name = "eligibility"), (name = "payouts"), (name = "payments"), (name = "members"))
+    tags((name = "health"), (name = "session"), (name = "eligibility"), (name = "payouts"), (name = "payments"), (name = "members"), (name = "tax"), (name = "reports"))
 )]
 pub struct ApiDoc;
 

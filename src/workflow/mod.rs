@@ -12,6 +12,8 @@ pub mod notices;
 pub mod payments;
 pub mod payouts;
 pub mod reencrypt;
+pub mod reports;
+pub mod tax_file;
 pub mod view;
 
 pub use context::Context;
