@@ -21,4 +21,5 @@ mod process;
 mod rate_limits;
 mod reencrypt;
 mod sessions;
+mod tax_reports;
 mod use_cases;
