@@ -78,6 +78,7 @@ error_codes! {
     BankProfileMissing "BANK_PROFILE_MISSING" = 422, "The bank profile (or the payer for tax files) is not configured: set the BANK_* / PAYER_* settings.";
     NotABankingDay "NOT_A_BANKING_DAY" = 422, "The requested effective date is a weekend, a Federal Reserve holiday or not after today.";
     WrongPaymentMethod "WRONG_PAYMENT_METHOD" = 422, "A payout of the other payment method was named for this file.";
+    TaxFileInvalid "TAX_FILE_INVALID" = 422, "The year's 1099-MISC data cannot make a valid IRIS file; `details.problems` lists every one.";
     RateLimited "RATE_LIMITED" = 429, "Too many requests from this client; wait for Retry-After seconds.";
     InternalError "INTERNAL_ERROR" = 500, "An unexpected failure; it is logged with the request id.";
     ServiceUnavailable "SERVICE_UNAVAILABLE" = 503, "The database (or the request's time budget) is not available; retry shortly.";

@@ -175,3 +175,34 @@ pub async fn set_w9(tx: &mut Transaction<'_, Postgres>, id: Uuid, w9_data: Value
         .await
         .map(|_| ())
 }
+
+/// One 1099-MISC of a tax year as the year-end file reads it, with the payout it came from.
+#[derive(Debug)]
+pub struct Form1099Row {
+    pub form_id: String,
+    pub user_id: Uuid,
+    pub recipient_info: Value,
+    pub income_details: Option<Value>,
+    pub form_created_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The payout's own completion date (the 1099's tax year came from it).
+    pub completed_date: Option<chrono::DateTime<chrono::Utc>>,
+    pub member_email: Option<String>,
+    pub member_name: Option<String>,
+}
+
+/// The year's live 1099-MISC forms (a `corrected` one must not be filed as it is), oldest first.
+pub async fn forms_1099_of_year(tx: &mut Transaction<'_, Postgres>, tax_year: i32) -> Result<Vec<Form1099Row>, sqlx::Error> {
+    sqlx::query_as!(
+        Form1099Row,
+        r#"SELECT t.form_id AS "form_id!", t.user_id, t.recipient_info, t.income_details, t.created_at AS form_created_at,
+                  p.completed_date AS "completed_date?", u.email::text AS "member_email?", u.name AS "member_name?"
+           FROM tax_forms t
+           LEFT JOIN payout_management p ON p.payout_id = t.income_details ->> 'payoutId'
+           LEFT JOIN users u ON u.id = t.user_id
+           WHERE t.form_type = '1099-MISC' AND t.tax_year = $1 AND t.status IS DISTINCT FROM 'corrected'
+           ORDER BY t.created_at NULLS FIRST, t.form_id"#,
+        tax_year
+    )
+    .fetch_all(&mut **tx)
+    .await
+}

@@ -89,7 +89,8 @@ pub enum TinKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient1099 {
     pub name: String,
-    /// Plain digits, decrypted by the caller for this file only.
+    /// Plain digits, decrypted by the caller for this file only; empty when the recipient
+    /// never furnished one (no W-9 on file).
     pub tin: String,
     pub tin_kind: TinKind,
     pub address_line1: String,
@@ -203,11 +204,17 @@ pub fn render_iris_csv(tax_year: i32, payer: &Payer, recipients: &[Recipient1099
         let mut cells: Vec<String> = vec![csv::text("1099-MISC"), tax_year.to_string()];
         cells.extend(payer_cells.iter().map(|c| csv::text(c)));
         cells.push(csv::text(&phone));
-        cells.push(csv::text(match r.tin_kind {
-            TinKind::Ssn => "SSN",
-            TinKind::Ein => "EIN",
-        }));
-        cells.push(csv::text(&nine_digits(&mut p, &what("TIN"), &r.tin)));
+        if r.tin.trim().is_empty() {
+            // No W-9 (so backup withholding applied): TIN type and TIN blank, as the IRS
+            // layouts take "TIN not provided".
+            cells.extend([String::new(), String::new()]);
+        } else {
+            cells.push(csv::text(match r.tin_kind {
+                TinKind::Ssn => "SSN",
+                TinKind::Ein => "EIN",
+            }));
+            cells.push(csv::text(&nine_digits(&mut p, &what("TIN"), &r.tin)));
+        }
         cells.push(csv::text(&plain(&mut p, &what("name"), &r.name, true, 75)));
         cells.push(csv::text(&plain(&mut p, &what("address line 1"), &r.address_line1, true, 100)));
         let line2 = r.address_line2.as_deref().unwrap_or_default();
@@ -299,6 +306,13 @@ mod tests {
         let out = String::from_utf8(render_iris_csv(2026, &payer(), &[r]).unwrap()).unwrap();
         assert!(out.contains(",\"'=HYPERLINK(\"\"http://x\"\")\","), "{out}");
         assert!(out.contains(",\"'@SUM(1+1)\","), "{out}");
+    }
+
+    #[test]
+    fn a_recipient_without_a_tin_is_written_with_the_tin_blank() {
+        let r = recipient("A B", "", "100000.00", "24000.00");
+        let out = String::from_utf8(render_iris_csv(2026, &payer(), &[r]).unwrap()).unwrap();
+        assert!(out.contains(",\"5125550100\",,,\"A B\","), "{out}");
     }
 
     #[test]

@@ -18,9 +18,11 @@ pub mod payment_files;
 pub mod payments;
 pub mod payouts;
 pub mod rate_limit;
+pub mod reports;
 pub mod request_id;
 pub mod session;
 pub mod state;
+pub mod tax;
 
 pub use state::AppState;
 
@@ -52,6 +54,8 @@ pub fn routes() -> Router<AppState> {
         .merge(payments::router())
         .merge(payment_files::router())
         .merge(members::router())
+        .merge(tax::router())
+        .merge(reports::router())
         .merge(openapi::router())
 }
 

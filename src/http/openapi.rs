@@ -43,10 +43,12 @@ use crate::http::AppState;
         crate::http::payment_files::read,
         crate::http::payment_files::download,
         crate::http::payment_files::void,
+        crate::http::tax::form_1099_misc,
+        crate::http::reports::payouts_csv,
     ),
     components(schemas(crate::error::ErrorCode)),
     modifiers(&SecuritySchemes, &OptionalBodies),
-    tags((name = "health"), (name = "session"), (name = "eligibility"), (name = "payouts"), (name = "payments"), (name = "members"), (name = "payment-files"))
+    tags((name = "health"), (name = "session"), (name = "eligibility"), (name = "payouts"), (name = "payments"), (name = "members"), (name = "payment-files"), (name = "tax"), (name = "reports"))
 )]
 pub struct ApiDoc;
 

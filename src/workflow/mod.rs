@@ -13,6 +13,8 @@ pub mod payment_files;
 pub mod payments;
 pub mod payouts;
 pub mod reencrypt;
+pub mod reports;
+pub mod tax_file;
 pub mod view;
 
 pub use context::Context;

@@ -22,4 +22,5 @@ mod process;
 mod rate_limits;
 mod reencrypt;
 mod sessions;
+mod tax_reports;
 mod use_cases;
