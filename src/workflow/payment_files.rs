@@ -242,7 +242,7 @@ pub async fn create_positive_pay(ctx: &Context, by: &Actor, origin: &audit::Orig
     let mut numbers = Vec::new();
     for (i, filed) in admitted.iter().enumerate() {
         let number = first + i as i64;
-        let payee = db::users::display_name(&mut tx, filed.payout.user_id).await?.unwrap_or_default();
+        let payee = bank_payee(&db::users::display_name(&mut tx, filed.payout.user_id).await?.unwrap_or_default());
         db::payment_files::register_check(
             &mut tx,
             db::payment_files::IssuedCheck { account: &account, check_number: number, payout_id: &filed.payout.payout_id, amount: filed.amount, payee: &payee, issue_date, file_id },
@@ -295,6 +295,19 @@ async fn store(
         created_by_email: by.email.as_deref(),
     };
     Ok(db::payment_files::insert(tx, new).await?)
+}
+
+/// The payee as a bank file can carry it: accented Latin letters spelled plainly, any other
+/// character (an `@`, another script) a space. The bank matches the payee loosely; the check
+/// number and amount are what it holds to.
+fn bank_payee(name: &str) -> String {
+    let mut buf = [0u8; 4];
+    let plain: String = name
+        .chars()
+        .map(|c| crate::domain::bank::bank_file_name(c.encode_utf8(&mut buf)).unwrap_or_else(|_| " ".into()))
+        .collect();
+    let words: Vec<&str> = plain.split_whitespace().collect();
+    if words.is_empty() { "MEMBER".into() } else { words.join(" ") }
 }
 
 /// The ACH individual id (15 characters): the payout id without its `PO-` prefix and dashes,

@@ -50,7 +50,8 @@ async fn advance(d: &Desk, idx: usize, id: &str, upto: &str) {
 async fn generated_requests_to_every_endpoint_get_documented_answers_and_never_a_5xx() {
     let st = std::env::var("PAYOUT_TEST_SCHEMATHESIS")
         .expect("PAYOUT_TEST_SCHEMATHESIS is not set: run the suite with scripts/test, which installs the pinned schemathesis");
-    let d = desk(3_000_000, 14, &[]).await;
+    // With a bank profile, so the payment-file endpoints reach their rules too.
+    let d = desk(3_000_000, 14, &crate::payment_files::PROFILE).await;
 
     // A payout in each state (created together, in queue order), and members without one.
     let payouts = d.create(&[0, 1, 2, 3, 4, 5, 6, 7]).await;
@@ -66,12 +67,18 @@ async fn generated_requests_to_every_endpoint_get_documented_answers_and_never_a
     let states: Vec<String> = sqlx::query_scalar("SELECT DISTINCT status FROM payout_management ORDER BY 1").fetch_all(&d.app.db).await.unwrap();
     assert_eq!(states.len(), 7, "a payout in each of the seven states: {states:?}");
 
+    // A prenote file (it does not hold its payout) for the file endpoints to find.
+    let (status, prenote) = d.post(&d.creator, "/api/payment-files/ach-prenote", json!({ "payoutIds": [payouts[1]] })).await;
+    assert_eq!(status, 201, "{prenote}");
+    let file_ids = vec![prenote["data"]["id"].as_str().unwrap().to_string()];
+
     let mut tokens = vec![d.creator.clone(), d.manager.clone(), d.second.clone(), d.support.clone()];
     tokens.extend(d.members.iter().take(8).map(|m| m.1.clone()));
     let seeds = json!({
         "payoutIds": payouts,
         "userIds": (0..d.members.len()).map(|i| d.uid(i)).collect::<Vec<_>>(),
         "tokens": tokens,
+        "fileIds": file_ids,
     });
     let dir = crate::support::binary::temp_dir("fuzz");
     let seeds_path = dir.join("seeds.json");

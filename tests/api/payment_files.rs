@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 use crate::support::desk::{desk, Desk};
 use crate::support::harness::*;
 
-const PROFILE: [(&str, &str); 7] = [
+/// A bank profile for the tests (the routing numbers are real-format test values).
+pub(crate) const PROFILE: [(&str, &str); 7] = [
     ("BANK_ODFI_ROUTING", "021000021"),
     ("BANK_IMMEDIATE_DESTINATION_NAME", "FIRST BANK"),
     ("BANK_IMMEDIATE_ORIGIN", "1123456789"),
@@ -235,4 +236,52 @@ async fn without_a_bank_profile_files_are_refused_clearly() {
     assert_eq!((status, body["error"]["code"].as_str()), (422, Some("BANK_PROFILE_MISSING")));
     let (status, body) = d.get(&d.support, "/api/payment-files").await;
     assert_eq!((status, body["data"]["total"].as_i64()), (200, Some(0)), "finance roles may list");
+}
+
+/// Two ACH files asked for at once with the same payout: one gets it, the other is refused,
+/// and the payout is in exactly one live file.
+#[tokio::test]
+async fn two_files_at_once_never_both_take_a_payout() {
+    let d = desk(250_000, 1, &PROFILE).await;
+    let id = create(&d, "ach", &[0]).await.remove(0);
+    ready(&d, 0, &id, "ach").await;
+    let body = json!({ "payoutIds": [id] });
+    let ((sa, ba), (sb, bb)) = tokio::join!(d.post(&d.creator, "/api/payment-files/ach", body.clone()), d.post(&d.manager, "/api/payment-files/ach", body.clone()));
+    let mut statuses = [sa, sb];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409], "{ba} {bb}");
+    let refused = if sa == 409 { ba } else { bb };
+    assert_eq!(refused["error"]["code"], "ALREADY_IN_FILE");
+    assert_eq!(d.count("SELECT count(*) FROM payout_payment_file_items WHERE live").await, 1);
+    assert_eq!(d.count("SELECT count(*) FROM payout_payment_files").await, 1, "the refused file was not stored");
+}
+
+/// The fixed-width Positive Pay layout, position by position.
+#[tokio::test]
+async fn the_fixed_positive_pay_layout_puts_each_field_in_its_place() {
+    let mut env: Vec<(&str, &str)> = PROFILE.to_vec();
+    env.push(("POSITIVE_PAY_LAYOUT", "fixed"));
+    env.push(("CHECK_NUMBER_START", "5000"));
+    let d = desk(250_000, 1, &env).await;
+    let id = create(&d, "check", &[0]).await.remove(0);
+    ready(&d, 0, &id, "check").await;
+    // The payee as the main app spells it, accents and all: the file spells it plainly.
+    sqlx::query("UPDATE users SET name = 'Zoë O''Brien-Smith (member)' WHERE id = $1").bind(d.members[0].0.user_id).execute(&d.app.db).await.unwrap();
+    let (status, body) = d.post(&d.creator, "/api/payment-files/positive-pay", json!({ "payoutIds": [id] })).await;
+    assert_eq!(status, 201, "{body}");
+    let (_, bytes) = download(&d, body["data"]["id"].as_str().unwrap()).await;
+    let text = String::from_utf8(bytes).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "one issue and the trailer");
+    assert!(lines.iter().all(|l| l.len() == 94));
+    let issue = lines[0];
+    assert_eq!(&issue[..15], "000000111222333", "the account, zero-filled");
+    assert_eq!(&issue[15..25], "0000005000", "the first check number configured");
+    assert_eq!(&issue[25..35], "0009970000", "$99,700.00 in cents");
+    let today = payout_service::domain::banking_days::new_york_time(chrono::Utc::now()).date();
+    assert_eq!(&issue[35..43], today.format("%m%d%Y").to_string());
+    assert_eq!(&issue[43..44], "I");
+    assert_eq!(issue[44..].trim_end(), "ZOE O'BRIEN-SMITH MEMBER");
+    assert_eq!(&lines[1][15..25], "0000000001");
+    assert_eq!(&lines[1][43..44], "T");
 }

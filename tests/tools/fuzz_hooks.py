@@ -4,6 +4,7 @@ Generated requests mostly die at a 400 or a 404: a random payout id names no pay
 session is no session. These hooks seed them with the real things the test created, read from
 the JSON file named by PAYOUT_FUZZ_SEEDS:
 
+- path parameters also name a real payment file (a prenote file the test made);
 - the Authorization header: one of the real sessions (admins of each role, members, the payee),
   or none at all now and then;
 - path parameters: a real payout id (one in each state) or a real member's user id, most of the
@@ -53,6 +54,10 @@ def _valid_body(path):
         return {"reason": "Fuzzed reason"}
     if path.endswith("/approve"):
         return {"comment": "Looks right"}
+    if path in ("/api/payment-files/ach", "/api/payment-files/ach-prenote", "/api/payment-files/positive-pay"):
+        return {"payoutIds": RNG.sample(SEEDS["payoutIds"], k=RNG.choice([1, 1, 2]))}
+    if path.endswith("/void"):
+        return {"reason": "Fuzzed void"}
     if path.endswith("/bank-info"):
         return {
             "accountHolderName": "Fuzz Member",
@@ -82,6 +87,9 @@ def map_case(context, case):
     changed = False
     if "payoutId" in params and RNG.random() < 0.85:
         params["payoutId"] = RNG.choice(SEEDS["payoutIds"])
+        changed = True
+    if "fileId" in params and RNG.random() < 0.85:
+        params["fileId"] = RNG.choice(SEEDS["fileIds"])
         changed = True
     if "userId" in params and RNG.random() < 0.85:
         params["userId"] = RNG.choice(SEEDS["userIds"])
