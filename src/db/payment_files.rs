@@ -246,3 +246,18 @@ pub async fn mark_voids_reported(tx: &mut Transaction<'_, Postgres>, account: &s
     .await?;
     Ok(())
 }
+
+/// How many ACH files (prenotes included) were made on `day` in New York, the count taken under
+/// a transaction-scoped advisory lock so two files made at once get different file id
+/// modifiers (a bank refuses a second file with the same header on one day).
+pub async fn ach_files_on(tx: &mut Transaction<'_, Postgres>, day: NaiveDate) -> Result<i64, sqlx::Error> {
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('payout_ach_file_id_modifier'))").execute(&mut **tx).await?;
+    let n = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM payout_payment_files
+           WHERE kind IN ('ach', 'ach_prenote') AND (created_at AT TIME ZONE 'America/New_York')::date = $1"#,
+        day
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(n)
+}

@@ -206,7 +206,11 @@ pub async fn create_ach(ctx: &Context, by: &Actor, origin: &audit::Origin, payou
             individual_name: text("accountHolderName"),
         });
     }
-    let request = AchRequest { origin: profile, file_id_modifier: 'A', created_at: new_york_time(now), effective_date: effective, entries, prenote };
+    // A–Z then 0–9: the day's files told apart (the 37th file of a day wraps around to A).
+    const MODIFIERS: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let made_today = db::payment_files::ach_files_on(&mut tx, new_york_time(now).date()).await?;
+    let file_id_modifier = MODIFIERS[(made_today % 36) as usize] as char;
+    let request = AchRequest { origin: profile, file_id_modifier, created_at: new_york_time(now), effective_date: effective, entries, prenote };
     let file = nacha::build(&request).map_err(|e| match e {
         BuildError::Refused(problems) => AppError::refused(ErrorCode::ValidationError, format!("The file cannot be written: {}", problems.join("; ")), Some(json!(problems))),
         BuildError::Invalid(problems) => AppError::internal(anyhow::anyhow!("NACHA file failed its own re-read: {problems:?}")),

@@ -172,6 +172,9 @@ async fn a_voided_file_releases_its_payouts_and_a_changed_destination_is_never_f
     assert_eq!((status, body["data"]["status"].as_str(), body["data"]["voidReason"].as_str()), (200, Some("void"), Some("uploaded the wrong day")));
     let (status, body) = d.post(&d.creator, "/api/payment-files/ach", json!({ "payoutIds": [ids[0]] })).await;
     assert_eq!(status, 201, "released by the void: {body}");
+    let (_, second) = download(&d, body["data"]["id"].as_str().unwrap()).await;
+    let (_, first) = download(&d, &file_id).await;
+    assert_eq!((&first[33..34], &second[33..34]), (&b"A"[..], &b"B"[..]), "the day's second file has the next file id modifier");
 
     // Bank details swapped in the database after approval: the file is refused, the payout reset.
     let other: Value = sqlx::query_scalar("SELECT bank_details FROM payout_management WHERE payout_id = $1").bind(&ids[0]).fetch_one(&d.app.db).await.unwrap();
