@@ -3,6 +3,18 @@
 
 die() { echo "error: $*" >&2; exit 1; }
 
+# True when we may install Debian packages ourselves (root with apt-get).
+can_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
+
+# apt_install "why" PKG...: installs Debian packages quietly, or stops naming what failed.
+apt_install() {
+  local why="$1"; shift
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null ||
+    die "apt-get install $* failed; $why"
+}
+
+
 # Sets PG_BIN to a directory holding initdb, pg_ctl and postgres; installs Debian's postgresql
 # package when missing and we are root; otherwise stops with what to install.
 ensure_postgres() {
@@ -10,11 +22,9 @@ ensure_postgres() {
   for d in $(echo "$PATH" | tr ':' ' ') $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
     if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ]; then PG_BIN=$(dirname "$(readlink -f "$d/initdb")"); return 0; fi
   done
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  if can_apt; then
     echo "PostgreSQL server binaries not found: installing Debian's postgresql package..." >&2
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null ||
-      die "apt-get install postgresql failed; install PostgreSQL 13+ server binaries and run again"
+    apt_install "install PostgreSQL 13+ server binaries and run again" postgresql
     # Debian's package starts a cluster of its own on 5432; we never use it.
     for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
       if [ -x "$d/initdb" ]; then PG_BIN=$(dirname "$(readlink -f "$d/initdb")"); return 0; fi
@@ -26,11 +36,9 @@ ensure_postgres() {
 # Node.js and npm for the Better Auth interop test; installs Debian's packages when missing and root.
 ensure_node() {
   if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    if can_apt; then
       echo "Node.js/npm not found: installing Debian's nodejs and npm packages..." >&2
-      DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null ||
-        die "apt-get install nodejs npm failed; install Node.js 18+ with npm and run again"
+      apt_install "install Node.js 18+ with npm and run again" nodejs npm
     else
       die "Node.js and npm are needed for the Better Auth interop test; install Node.js 18+ with npm"
     fi
@@ -49,11 +57,9 @@ ensure_interop_packages() {
 # pdftotext (poppler-utils): the tests read the receipts and instructions PDFs with it.
 ensure_pdftotext() {
   command -v pdftotext >/dev/null 2>&1 && return 0
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  if can_apt; then
     echo "pdftotext not found: installing Debian's poppler-utils package..." >&2
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends poppler-utils >/dev/null ||
-      die "apt-get install poppler-utils failed; install poppler-utils (pdftotext) and run again"
+    apt_install "install poppler-utils (pdftotext) and run again" poppler-utils
   else
     die "pdftotext not found: install poppler-utils (the tests read the PDFs with it)"
   fi
@@ -66,11 +72,9 @@ ensure_python_tools() {
   local venv=target/pytools req=tests/tools/requirements.txt
   command -v python3 >/dev/null 2>&1 || die "python3 not found: install Python 3.9+ (apt-get install python3 python3-venv)"
   if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    if can_apt; then
       echo "python3-venv not found: installing Debian's python3-venv package..." >&2
-      DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null ||
-        die "apt-get install python3-venv failed; install it and run again"
+      apt_install "install it and run again" python3-venv
     else
       die "Python's venv module is missing: install python3-venv"
     fi

@@ -68,6 +68,10 @@ impl From<FileRow> for PaymentFile {
     }
 }
 
+fn file_not_found() -> AppError {
+    AppError::NotFound("Payment file not found".into())
+}
+
 fn profile_missing(what: &str) -> AppError {
     AppError::refused(ErrorCode::BankProfileMissing, format!("No bank profile for {what}: set the BANK_* settings (see the README)"), None)
 }
@@ -96,9 +100,27 @@ struct Filed {
 }
 
 /// Locks the payouts (in id order, so concurrent files cannot deadlock) and asks the change
-/// rules whether each may go in the file. The first refusal ends the request; a changed
-/// destination is reset afterwards, in its own transaction, as the change path does.
-async fn admit(
+/// rules whether each may go in the file. The first refusal rolls the whole request back; a
+/// changed destination is then reset in its own transaction, as the change path does.
+async fn admit<'c>(
+    ctx: &Context,
+    mut tx: Transaction<'c, Postgres>,
+    by: &Actor,
+    origin: &audit::Origin,
+    payout_ids: &[String],
+    filed_in: impl Fn(usize) -> FiledIn,
+) -> AppResult<(Transaction<'c, Postgres>, Vec<Filed>)> {
+    match check_each(ctx, &mut tx, by, payout_ids, filed_in).await {
+        Ok(admitted) => Ok((tx, admitted)),
+        Err((err, reset)) => {
+            // The payout locks go first: the reset takes them again.
+            drop(tx);
+            Err(reset_if_changed(ctx, by, origin, err, reset).await)
+        }
+    }
+}
+
+async fn check_each(
     ctx: &Context,
     tx: &mut Transaction<'_, Postgres>,
     by: &Actor,
@@ -185,14 +207,8 @@ pub async fn create_ach(ctx: &Context, by: &Actor, origin: &audit::Origin, payou
     let file_id = Uuid::new_v4();
     let odfi8 = profile.odfi_routing.chars().take(8).collect::<String>();
     let trace = |i: usize| format!("{odfi8}{:07}", i + 1);
-    let mut tx = ctx.db.begin().await?;
-    let admitted = match admit(ctx, &mut tx, by, &payout_ids, |i| FiledIn { file_id: file_id.to_string(), kind, trace_number: Some(trace(i)), check_number: None }).await {
-        Ok(a) => a,
-        Err((err, reset)) => {
-            drop(tx);
-            return Err(reset_if_changed(ctx, by, origin, err, reset).await);
-        }
-    };
+    let tx = ctx.db.begin().await?;
+    let (mut tx, admitted) = admit(ctx, tx, by, origin, &payout_ids, |i| FiledIn { file_id: file_id.to_string(), kind, trace_number: Some(trace(i)), check_number: None }).await?;
     let mut entries = Vec::new();
     for filed in &admitted {
         let BankFact::Clear(bank) = &filed.facts_bank else { return Err(AppError::from_refusal(Refusal::BankDetailsMissing, &filed.payout.payout_id)) };
@@ -235,13 +251,7 @@ pub async fn create_positive_pay(ctx: &Context, by: &Actor, origin: &audit::Orig
     let mut tx = ctx.db.begin().await?;
     // The numbers are taken before the payouts are admitted; a refusal rolls both back.
     let first = db::payment_files::take_check_numbers(&mut tx, &account, ctx.bank.check_number_start as i64, payout_ids.len() as i64).await?;
-    let admitted = match admit(ctx, &mut tx, by, &payout_ids, |i| FiledIn { file_id: file_id.to_string(), kind: FileKind::PositivePay, trace_number: None, check_number: Some(first as u64 + i as u64) }).await {
-        Ok(a) => a,
-        Err((err, reset)) => {
-            drop(tx);
-            return Err(reset_if_changed(ctx, by, origin, err, reset).await);
-        }
-    };
+    let (mut tx, admitted) = admit(ctx, tx, by, origin, &payout_ids, |i| FiledIn { file_id: file_id.to_string(), kind: FileKind::PositivePay, trace_number: None, check_number: Some(first as u64 + i as u64) }).await?;
     let mut records = Vec::new();
     let mut numbers = Vec::new();
     for (i, filed) in admitted.iter().enumerate() {
@@ -322,7 +332,7 @@ fn individual_id(payout_id: &str) -> String {
 }
 
 pub async fn get(ctx: &Context, id: Uuid) -> AppResult<PaymentFile> {
-    db::payment_files::get(&ctx.db, id).await?.map(PaymentFile::from).ok_or(AppError::NotFound("Payment file not found".into()))
+    db::payment_files::get(&ctx.db, id).await?.map(PaymentFile::from).ok_or(file_not_found())
 }
 
 pub async fn list(ctx: &Context, limit: i64, offset: i64) -> AppResult<(Vec<PaymentFile>, i64)> {
@@ -334,7 +344,7 @@ pub async fn list(ctx: &Context, limit: i64, offset: i64) -> AppResult<(Vec<Paym
 pub async fn download(ctx: &Context, by: &Actor, origin: &audit::Origin, id: Uuid) -> AppResult<(PaymentFile, Vec<u8>)> {
     let file = get(ctx, id).await?;
     let mut tx = ctx.db.begin().await?;
-    let bytes = db::payment_files::content(&mut tx, id).await?.ok_or(AppError::NotFound("Payment file not found".into()))?;
+    let bytes = db::payment_files::content(&mut tx, id).await?.ok_or(file_not_found())?;
     let log = audit::AuditLog {
         entity_type: "payment_file",
         entity_id: None,
@@ -354,7 +364,7 @@ pub async fn download(ctx: &Context, by: &Actor, origin: &audit::Origin, id: Uui
 /// each) and its checks become void records for the next Positive Pay file.
 pub async fn void(ctx: &Context, by: &Actor, origin: &audit::Origin, id: Uuid, reason: String) -> AppResult<PaymentFile> {
     let mut tx = ctx.db.begin().await?;
-    let file = db::payment_files::lock(&mut tx, id).await?.ok_or(AppError::NotFound("Payment file not found".into()))?;
+    let file = db::payment_files::lock(&mut tx, id).await?.ok_or(file_not_found())?;
     if file.status == "void" {
         return get(ctx, id).await;
     }
