@@ -197,6 +197,8 @@ async fn run_dev(reset: bool) -> anyhow::Result<ExitCode> {
     result
 }
 
+use crate::http::console::dev_login::DevLogin;
+
 async fn dev_serve(settings: Settings, url: &str, reset: bool, private: bool) -> anyhow::Result<ExitCode> {
     let pool = db::pool(&settings, url)?;
     if dev::apply_fixture_if_absent(&pool).await? {
@@ -218,7 +220,11 @@ async fn dev_serve(settings: Settings, url: &str, reset: bool, private: bool) ->
     let dir = dev::dev_dir();
     dev::write_sessions_file(&dir, &sessions)?;
 
-    let server = Server::bind(AppState::new(settings, pool)).await?;
+    let logins = sessions
+        .iter()
+        .map(|s| DevLogin { email: s.email.clone(), name: s.name.clone(), role: s.role.map(str::to_string), cookie_value: s.cookie_value.clone() })
+        .collect();
+    let server = Server::bind(AppState::with_dev_logins(settings, pool, logins)).await?;
     let addr = server.local_addr();
     let host = if addr.ip().is_unspecified() { "localhost".to_string() } else { addr.ip().to_string() };
     let cookie_name = format!("{}.session_token", server.state().settings.auth.cookie_prefix);

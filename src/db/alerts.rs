@@ -65,3 +65,25 @@ pub async fn active_admins(tx: &mut Transaction<'_, Postgres>) -> Result<Vec<(i3
     .await?;
     Ok(rows.into_iter().map(|r| (r.id, r.email, r.name)).collect())
 }
+
+/// An alert as the console lists it.
+pub struct RecentAlert {
+    pub title: String,
+    pub message: String,
+    pub severity: String,
+    pub status: String,
+    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The latest alerts not yet resolved, newest first.
+pub async fn open_alerts(db: &sqlx::PgPool, limit: i64) -> Result<Vec<RecentAlert>, sqlx::Error> {
+    sqlx::query_as!(
+        RecentAlert,
+        r#"SELECT title, message, coalesce(severity, 'info') AS "severity!", coalesce(status, 'new') AS "status!", created_at
+           FROM admin_alerts WHERE coalesce(status, 'new') <> 'resolved'
+           ORDER BY created_at DESC NULLS LAST LIMIT $1"#,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}

@@ -49,3 +49,19 @@ pub async fn display_name(tx: &mut Transaction<'_, Postgres>, user_id: Uuid) -> 
     let name = sqlx::query_scalar!("SELECT name FROM users WHERE id = $1", user_id).fetch_optional(&mut **tx).await?;
     Ok(name.flatten())
 }
+
+/// Names for audit-trail actors: `admin:<id>` and `user:<uuid>` → the person's name (else email).
+pub async fn actor_names(db: &PgPool, admins: &[i32], users: &[Uuid]) -> Result<std::collections::HashMap<String, String>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT 'admin:' || a.id AS "label!", coalesce(nullif(a.name, ''), a.email::text) AS "name!"
+             FROM admin a WHERE a.id = ANY($1)
+           UNION ALL
+           SELECT 'user:' || u.id AS "label!", coalesce(nullif(u.name, ''), u.email::text) AS "name!"
+             FROM users u WHERE u.id = ANY($2)"#,
+        admins,
+        users
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.label, r.name)).collect())
+}

@@ -132,6 +132,7 @@ pub fn curl_block(
     let bearer = |s: &DemoSession| format!("-H 'Authorization: Bearer {}'", s.token);
     let mut out = String::new();
     out.push_str("\n==================== payout service: dev mode ====================\n");
+    out.push_str(&format!("Console  {base}/console/dev-login   (sign in as any demo person)\n"));
     out.push_str(&format!("API      {base}      docs {base}/docs\n"));
     out.push_str(&format!("Database {database_url}\n"));
     out.push_str(&format!("Health   curl -s {base}/api/health\n\n"));

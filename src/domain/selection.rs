@@ -13,6 +13,18 @@ pub enum Blocker {
     AlreadyPaid,
 }
 
+impl Blocker {
+    /// The reason as a person reads it.
+    pub fn message(self) -> &'static str {
+        match self {
+            Blocker::KycNotVerified => "Identity (KYC) not verified",
+            Blocker::SubscriptionInactive => "Subscription not active",
+            Blocker::PayoutInProgress => "A payout is already in progress",
+            Blocker::AlreadyPaid => "Already paid",
+        }
+    }
+}
+
 /// What the service knows of one member (computed in SQL from the queue view, KYC and payouts).
 #[derive(Debug, Clone, Copy)]
 pub struct MemberFlags {

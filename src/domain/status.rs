@@ -100,6 +100,8 @@ pub enum Action {
     File,
     /// A zero-dollar prenote to test the account, before or after approval.
     Prenote,
+    /// An admin reads the full account number (audited; no status change).
+    Reveal,
 }
 
 impl Action {
@@ -119,6 +121,7 @@ impl Action {
             Action::RemoveMembership => "remove-membership",
             Action::File => "file",
             Action::Prenote => "prenote",
+            Action::Reveal => "reveal",
         }
     }
 }
@@ -152,6 +155,11 @@ pub fn transition(from: PayoutStatus, action: Action) -> Result<PayoutStatus, In
         (S::Approved, A::File) => S::Approved,
         (S::PendingApproval, A::Prenote) => S::PendingApproval,
         (S::Approved, A::Prenote) => S::Approved,
+        (S::PendingApproval, A::Reveal) => S::PendingApproval,
+        (S::Approved, A::Reveal) => S::Approved,
+        (S::PaymentSent, A::Reveal) => S::PaymentSent,
+        (S::PaymentFailed, A::Reveal) => S::PaymentFailed,
+        (S::Completed, A::Reveal) => S::Completed,
         _ => return Err(InvalidTransition { from, action }),
     };
     Ok(to)
@@ -183,6 +191,11 @@ mod tests {
         ("approved", "file", "approved"),
         ("pending_approval", "prenote", "pending_approval"),
         ("approved", "prenote", "approved"),
+        ("pending_approval", "reveal", "pending_approval"),
+        ("approved", "reveal", "approved"),
+        ("payment_sent", "reveal", "payment_sent"),
+        ("payment_failed", "reveal", "payment_failed"),
+        ("completed", "reveal", "completed"),
     ];
 
     fn actions() -> impl Strategy<Value = Action> {
@@ -200,6 +213,7 @@ mod tests {
             Just(Action::RemoveMembership),
             Just(Action::File),
             Just(Action::Prenote),
+            Just(Action::Reveal),
         ]
     }
 
@@ -242,6 +256,7 @@ mod tests {
                 Action::RemoveMembership,
                 Action::File,
                 Action::Prenote,
+                Action::Reveal,
             ]
             .into_iter()
             .any(|a| a.name() == *action && transition(from, a).map(|t| t.as_str()) == Ok(*to));

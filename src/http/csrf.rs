@@ -17,7 +17,20 @@ use crate::http::AppState;
 /// The guard, as middleware.
 pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let unsafe_method = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
-    if unsafe_method && req.uri().path().starts_with("/api/") {
+    let path = req.uri().path();
+    if unsafe_method && (path == "/console" || path.starts_with("/console/")) {
+        // The console's forms: every one from our own pages, signed in or not (dev sign-in has
+        // no session yet); the form token is checked on top (`http::console::form`).
+        if !from_allowed_origin(req.headers(), &state.settings.http.allowed_origins) {
+            return crate::http::console::page::ConsoleError::from(AppError::refused(
+                ErrorCode::CsrfRejected,
+                "This form did not come from the console's own pages (Origin not allowed); open the console and submit it there",
+                None,
+            ))
+            .into_response();
+        }
+    }
+    if unsafe_method && path.starts_with("/api/") {
         let headers = req.headers();
         if by_cookie(headers, state.sessions.cookie_prefix()) && !from_allowed_origin(headers, &state.settings.http.allowed_origins) {
             return AppError::refused(

@@ -107,7 +107,7 @@ pub async fn payout_status(
 
 /// The member themself or an admin may submit details; a finance role that is not an admin gets
 /// 403, another member 404.
-fn may_submit_for(user: &CurrentUser, member: Uuid) -> AppResult<()> {
+pub fn may_submit_for(user: &CurrentUser, member: Uuid) -> AppResult<()> {
     if user.user_id == member || user.is_admin() {
         Ok(())
     } else if user.is_finance_manager() {

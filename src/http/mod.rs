@@ -2,6 +2,7 @@
 //! One module per resource, each with its own `router()`, merged here.
 
 pub mod body;
+pub mod console;
 pub mod csrf;
 pub mod envelope;
 pub mod error;
@@ -57,10 +58,12 @@ pub fn routes() -> Router<AppState> {
         .merge(tax::router())
         .merge(reports::router())
         .merge(openapi::router())
+        .merge(console::router())
 }
 
 pub fn router(state: AppState) -> Router {
-    with_middleware(routes(), state)
+    let routes = if state.dev_logins.is_some() { routes().merge(console::dev_login::router()) } else { routes() };
+    with_middleware(routes, state)
 }
 
 /// The cross-cutting stack every route gets: envelope fallbacks, body limit, panic catching,

@@ -72,7 +72,7 @@ fn payout_ids(f: &mut Fields, value: Option<&Value>) -> Vec<String> {
 }
 
 impl AchFileBody {
-    fn validate(self) -> AppResult<(Vec<String>, Option<NaiveDate>)> {
+    pub fn validate(self) -> AppResult<(Vec<String>, Option<NaiveDate>)> {
         let mut f = Fields::default();
         let ids = payout_ids(&mut f, self.payout_ids.as_ref());
         let date = match &self.effective_date {
@@ -95,7 +95,7 @@ impl AchFileBody {
 }
 
 impl PayoutIdsBody {
-    fn validate(self) -> AppResult<Vec<String>> {
+    pub fn validate(self) -> AppResult<Vec<String>> {
         let mut f = Fields::default();
         let ids = payout_ids(&mut f, self.payout_ids.as_ref());
         f.finish()?;
@@ -184,7 +184,7 @@ pub async fn list(_user: FinanceUser, State(state): State<AppState>, ValidQuery(
     Ok(Envelope::ok(PaymentFileList { files, total, limit, offset }))
 }
 
-fn file_id(raw: &str) -> AppResult<Uuid> {
+pub fn file_id(raw: &str) -> AppResult<Uuid> {
     Uuid::parse_str(raw).map_err(|_| AppError::validation(vec![FieldError::new("fileId", "must be a payment file id (a UUID)")]))
 }
 

@@ -187,18 +187,27 @@ pub struct PayoutList {
     security(("cookie" = []), ("bearer" = [])),
     responses((status = 200, description = "A page of payouts", body = PayoutList)))]
 pub async fn list(user: CurrentUser, State(state): State<AppState>, TextQuery(q): TextQuery<ListQuery>) -> AppResult<Envelope<PayoutList>> {
-    let mut filter = q.validate()?;
+    let filter = q.validate()?;
     let finance = user.is_finance_manager();
-    if !finance {
-        // A member sees their own payouts only; asking for someone else's finds nothing.
-        if filter.user_id.is_some_and(|id| id != user.user_id) {
-            return Ok(Envelope::ok(PayoutList { payouts: vec![], total: 0, limit: filter.limit, offset: filter.offset }));
-        }
-        filter.user_id = Some(user.user_id);
-    }
+    let (limit, offset) = (filter.limit, filter.offset);
+    let Some(filter) = scoped(&user, filter) else {
+        return Ok(Envelope::ok(PayoutList { payouts: vec![], total: 0, limit, offset }));
+    };
     let (payouts, total) = workflow::list(&state.ctx, &filter).await?;
     let payouts = payouts.iter().map(|p| PayoutRead::of(p, finance)).collect();
     Ok(Envelope::ok(PayoutList { payouts, total, limit: filter.limit, offset: filter.offset }))
+}
+
+/// The filter as `user` may use it: finance roles as asked; a member only their own payouts
+/// (`None`: they asked for someone else's, which finds nothing).
+pub fn scoped(user: &CurrentUser, mut filter: ListFilter) -> Option<ListFilter> {
+    if !user.is_finance_manager() {
+        if filter.user_id.is_some_and(|id| id != user.user_id) {
+            return None;
+        }
+        filter.user_id = Some(user.user_id);
+    }
+    Some(filter)
 }
 
 /// One payout: finance roles see it whole with the member's name and email (bank details

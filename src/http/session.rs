@@ -29,9 +29,7 @@ impl FromRequestParts<AppState> for AdminUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let user = CurrentUser::from_request_parts(parts, state).await?;
-        if !user.is_admin() {
-            return Err(AppError::Forbidden("This action needs an admin (Super Admin or Manager)".into()));
-        }
+        require_admin(&user)?;
         Ok(AdminUser(user))
     }
 }
@@ -44,9 +42,7 @@ impl FromRequestParts<AppState> for FinanceUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let user = CurrentUser::from_request_parts(parts, state).await?;
-        if !user.is_finance_manager() {
-            return Err(AppError::Forbidden("This action needs a finance role (any admin)".into()));
-        }
+        require_finance(&user)?;
         Ok(FinanceUser(user))
     }
 }
@@ -60,14 +56,39 @@ impl FromRequestParts<AppState> for MoneyAdmin {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let AdminUser(user) = AdminUser::from_request_parts(parts, state).await?;
-        if state.settings.auth.admin_require_2fa && !user.two_factor_enabled {
-            return Err(AppError::refused(
-                ErrorCode::TwoFactorRequired,
-                "Turn on two-factor authentication in the main app to approve or pay out",
-                None,
-            ));
-        }
+        let user = CurrentUser::from_request_parts(parts, state).await?;
+        require_money_admin(state, &user)?;
         Ok(MoneyAdmin(user))
     }
+}
+
+/// The role checks behind the extractors, for the console's handlers (which take the caller
+/// once and check per action): one copy of SPEC §3.
+pub fn require_admin(user: &CurrentUser) -> Result<(), AppError> {
+    if user.is_admin() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("This action needs an admin (Super Admin or Manager)".into()))
+    }
+}
+
+pub fn require_finance(user: &CurrentUser) -> Result<(), AppError> {
+    if user.is_finance_manager() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("This action needs a finance role (any admin)".into()))
+    }
+}
+
+/// An admin who may move or reveal money: with ADMIN_REQUIRE_2FA on, also two-factor.
+pub fn require_money_admin(state: &AppState, user: &CurrentUser) -> Result<(), AppError> {
+    require_admin(user)?;
+    if state.settings.auth.admin_require_2fa && !user.two_factor_enabled {
+        return Err(AppError::refused(
+            ErrorCode::TwoFactorRequired,
+            "Turn on two-factor authentication in the main app to approve or pay out",
+            None,
+        ));
+    }
+    Ok(())
 }

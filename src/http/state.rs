@@ -29,6 +29,8 @@ pub struct Inner {
     pub started_at: Instant,
     /// Names this process in job slots and outbox claims.
     pub instance_id: String,
+    /// Dev mode only: the demo people `/console/dev-login` signs in as (the route exists only then).
+    pub dev_logins: Option<Vec<crate::http::console::dev_login::DevLogin>>,
 }
 
 impl Deref for AppState {
@@ -40,6 +42,15 @@ impl Deref for AppState {
 
 impl AppState {
     pub fn new(settings: Settings, db: PgPool) -> Self {
+        Self::build(settings, db, None)
+    }
+
+    /// As `new`, with the demo sign-in of dev mode.
+    pub fn with_dev_logins(settings: Settings, db: PgPool, logins: Vec<crate::http::console::dev_login::DevLogin>) -> Self {
+        Self::build(settings, db, Some(logins))
+    }
+
+    fn build(settings: Settings, db: PgPool, dev_logins: Option<Vec<crate::http::console::dev_login::DevLogin>>) -> Self {
         let ctx = Context::new(&settings, db.clone());
         let sessions = SessionValidator::new(&settings);
         let rate_limiter = RateLimiter::new(
@@ -58,6 +69,7 @@ impl AppState {
             rate_limiter,
             started_at: Instant::now(),
             instance_id,
+            dev_logins,
         }))
     }
 }

@@ -100,7 +100,7 @@ pub fn payout_origin(origin: &audit::Origin, payout: &Payout) -> audit::Origin {
 /// Reads, under the lock, what the action's rule needs beyond the row.
 pub(crate) async fn load_facts(ctx: &Context, tx: &mut Transaction<'_, Postgres>, payout: &Payout, action: &PayoutAction) -> AppResult<Facts> {
     let mut facts = Facts::at(Utc::now());
-    if matches!(action, PayoutAction::Approve { .. } | PayoutAction::GenerateInstructions | PayoutAction::MarkSent(_) | PayoutAction::AddToFile(_)) {
+    if matches!(action, PayoutAction::Approve { .. } | PayoutAction::GenerateInstructions | PayoutAction::MarkSent(_) | PayoutAction::AddToFile(_) | PayoutAction::RevealDestination) {
         // The destination as it is now, read under the lock, for the fingerprint check.
         facts.has_w9 = db::tax_forms::has_w9(&mut **tx, payout.user_id).await?;
         match payout.payment_method {

@@ -65,6 +65,16 @@ pub async fn generate_instructions(ctx: &Context, by: &Actor, origin: &audit::Or
     })
 }
 
+/// The full bank details of an ACH payout for an admin's eyes (the console's reveal): the
+/// decryption is chained in the trail and written to `user_audit_logs` before they are returned.
+pub async fn reveal_bank_details(ctx: &Context, by: &Actor, origin: &audit::Origin, payout_id: &str) -> AppResult<(Payout, Value)> {
+    let applied = change::apply(ctx, payout_id, by, origin, PayoutAction::RevealDestination).await?;
+    match applied.facts.bank {
+        BankFact::Clear(clear) => Ok((applied.after, clear)),
+        _ => Err(AppError::internal(anyhow::anyhow!("a reveal was recorded without readable details"))),
+    }
+}
+
 /// Records that the money was sent and tells the member when to expect it.
 pub async fn mark_sent(ctx: &Context, by: &Actor, origin: &audit::Origin, payout_id: &str, sent: SentDetails) -> AppResult<Payout> {
     Ok(change::apply(ctx, payout_id, by, origin, PayoutAction::MarkSent(sent)).await?.after)

@@ -227,3 +227,83 @@ pub async fn list(ctx: &Context, filter: &db::payouts::ListFilter) -> AppResult<
 pub async fn of_member(ctx: &Context, user_id: Uuid) -> AppResult<Vec<Payout>> {
     Ok(db::payouts::for_member(&ctx.db, user_id).await?.into_iter().map(|p| with_policy(ctx, p)).collect())
 }
+
+/// When a member's membership is retired: MEMBERSHIP_REMOVAL_MONTHS after their last completed
+/// payout (`payouts` as `of_member` gives them).
+pub fn membership_removal_date(ctx: &Context, payouts: &[Payout]) -> Option<chrono::DateTime<Utc>> {
+    payouts
+        .iter()
+        .filter(|r| r.status == PayoutStatus::Completed)
+        .filter_map(|r| r.completed_date)
+        .max()
+        .and_then(|d| d.checked_add_months(chrono::Months::new(ctx.rules.membership_removal_months)))
+}
+
+/// How an approval stands against where the money would go now (SPEC §12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApprovalCheck {
+    /// It vouches for the current destination.
+    Matches,
+    /// The destination changed after it was given: it does not count.
+    Changed,
+    /// It recorded no destination (given before there was one): it does not count for payment.
+    NoDestination,
+    /// There is no readable destination to compare with yet.
+    NothingToCompare,
+}
+
+/// A payout as its page shows it: each approval checked against the current destination, and
+/// whether `viewer` may approve it now (the approve rule itself, run without writing).
+pub struct ApprovalPreview {
+    pub checks: Vec<ApprovalCheck>,
+    /// `Ok` when `viewer` may approve now; else the refusal the approve request would get.
+    pub viewer_may_approve: Result<(), AppError>,
+}
+
+/// Reads, without locking, what the approve rule reads, and asks the rule.
+pub async fn approval_preview(ctx: &Context, viewer: &Actor, p: &Payout) -> AppResult<ApprovalPreview> {
+    let action = PayoutAction::Approve { comment: None };
+    let mut tx = ctx.db.begin().await?;
+    let facts = change::load_facts(ctx, &mut tx, p, &action).await?;
+    tx.rollback().await?;
+    let checks = p
+        .approval_workflow
+        .approvals
+        .iter()
+        .map(|a| match (&a.fingerprint, facts.destination.is_empty()) {
+            (_, true) => ApprovalCheck::NothingToCompare,
+            (Some(fp), false) if facts.destination.contains(fp) => ApprovalCheck::Matches,
+            (Some(_), false) => ApprovalCheck::Changed,
+            (None, false) => ApprovalCheck::NoDestination,
+        })
+        .collect();
+    let viewer_may_approve = crate::domain::status::transition(p.status, action.kind())
+        .map_err(|e| AppError::from_refusal(crate::domain::change::Refusal::InvalidStatus(e), &p.payout_id))
+        .and_then(|_| {
+            crate::domain::change::decide(p, &action, &facts, viewer, &ctx.rules.change())
+                .map(|_| ())
+                .map_err(|r| AppError::from_refusal(r, &p.payout_id))
+        });
+    Ok(ApprovalPreview { checks, viewer_may_approve })
+}
+
+/// Display names for the trail's actors (`admin:<id>`, `user:<uuid>`), in one query.
+pub async fn actor_names(ctx: &Context, p: &Payout) -> AppResult<std::collections::HashMap<String, String>> {
+    let mut admins: Vec<i32> = Vec::new();
+    let mut users: Vec<Uuid> = Vec::new();
+    for e in &p.audit_trail.entries {
+        match e.get("actor").and_then(serde_json::Value::as_str).and_then(|a| a.split_once(':')) {
+            Some(("admin", id)) => admins.extend(id.parse::<i32>().ok()),
+            Some(("user", id)) => users.extend(Uuid::parse_str(id).ok()),
+            _ => {}
+        }
+    }
+    Ok(db::users::actor_names(&ctx.db, &admins, &users).await?)
+}
+
+/// Whether `by` could add an approval now, by the approve rule itself on what the row shows
+/// (the creator's other admin rows and the destination are checked again when they approve).
+pub fn awaits_approval_by(p: &Payout, by: &Actor, rules: &crate::domain::change::ChangeRules) -> bool {
+    let action = PayoutAction::Approve { comment: None };
+    p.status == PayoutStatus::PendingApproval && crate::domain::change::decide(p, &action, &crate::domain::change::Facts::at(Utc::now()), by, rules).is_ok()
+}

@@ -95,6 +95,9 @@ pub enum PayoutAction {
     AddToFile(FiledIn),
     /// Released from a voided payment file.
     RemoveFromFile { file_id: String, reason: String },
+    /// An admin reads the full account number in the console: decrypted, chained and audited,
+    /// nothing else changes.
+    RevealDestination,
 }
 
 /// The kinds of payment file (SPEC §14).
@@ -162,6 +165,7 @@ impl PayoutAction {
             PayoutAction::ResetDestination => Action::ChangeDestination,
             PayoutAction::AddToFile(f) if f.kind == FileKind::AchPrenote => Action::Prenote,
             PayoutAction::AddToFile(_) | PayoutAction::RemoveFromFile { .. } => Action::File,
+            PayoutAction::RevealDestination => Action::Reveal,
         }
     }
 }
@@ -342,6 +346,7 @@ pub fn decide(before: &Payout, action: &PayoutAction, facts: &Facts, by: &Actor,
         PayoutAction::ResetDestination => c.reset_destination(rules),
         PayoutAction::AddToFile(f) => c.add_to_file(f, facts),
         PayoutAction::RemoveFromFile { file_id, reason } => c.remove_from_file(file_id, reason),
+        PayoutAction::RevealDestination => c.reveal_destination(facts),
     }
 }
 

@@ -292,6 +292,25 @@ impl Draft<'_> {
         self.done_with_effects("destination_changed", "payout_destination_changed", details, notices, vec![Effect::ReleaseFromFiles])
     }
 
+    /// The full account number shown to an admin (SPEC §15): only readable, encrypted ACH
+    /// details; one trail entry and one audit row, nothing else changes.
+    pub(super) fn reveal_destination(mut self, facts: &Facts) -> Outcome {
+        let status = self.to(Action::Reveal)?;
+        if self.before.payment_method != PaymentMethod::Ach {
+            return Err(Refusal::UnsupportedPaymentMethod(self.before.payment_method));
+        }
+        match &facts.bank {
+            BankFact::Clear(_) => {}
+            BankFact::Unreadable => return Err(Refusal::BankDetailsUnreadable),
+            BankFact::NotEncrypted => return Err(Refusal::BankDetailsNotEncrypted),
+            BankFact::Missing | BankFact::NotLoaded => return Err(Refusal::BankDetailsMissing),
+        }
+        let details = json!({ "purpose": "console reveal" });
+        self.chain("bank_details_decrypted", details.clone());
+        let audit = AuditRecord::status_change("payout_bank_details_revealed", status, status, details);
+        Ok(Decision::Change(Box::new(Step { after: self.after, audit: Some(audit), notices: vec![], effects: vec![] })))
+    }
+
     pub(super) fn issue_receipt(mut self, sha256: &str, bytes: usize) -> Outcome {
         self.to(Action::IssueReceipt)?;
         if self.before.audit_trail.has("receipt_issued", "sha256", sha256) {

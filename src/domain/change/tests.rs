@@ -113,6 +113,23 @@ fn new_bank_details_after_an_approval_clear_it() {
 }
 
 #[test]
+fn revealing_the_account_is_chained_and_audited_and_changes_nothing_else() {
+    let mut p = payout();
+    p.status = PayoutStatus::Approved;
+    let clear = Facts { bank: BankFact::Clear(json!({ "routingNumber": "011000015", "accountNumber": "123456789" })), ..facts() };
+    let s = step(decide(&p, &PayoutAction::RevealDestination, &clear, &admin(2), &rules()));
+    assert_eq!(s.after.status, PayoutStatus::Approved);
+    assert_eq!(s.after.approval_workflow, p.approval_workflow);
+    let last = s.after.audit_trail.entries.last().unwrap();
+    assert_eq!((last["action"].as_str(), last["details"]["purpose"].as_str()), (Some("bank_details_decrypted"), Some("console reveal")));
+    assert_eq!(s.audit.as_ref().map(|a| a.action), Some("payout_bank_details_revealed"));
+    assert!(!serde_json::to_string(&s.after.audit_trail.entries).unwrap().contains("123456789"), "the number never enters the trail");
+    assert_eq!(decide(&p, &PayoutAction::RevealDestination, &facts(), &admin(2), &rules()).err(), Some(Refusal::BankDetailsMissing));
+    p.status = PayoutStatus::Cancelled;
+    assert!(matches!(decide(&p, &PayoutAction::RevealDestination, &clear, &admin(2), &rules()), Err(Refusal::InvalidStatus(_))));
+}
+
+#[test]
 fn a_receipt_and_a_removal_are_recorded_once() {
     let mut p = payout();
     p.status = PayoutStatus::Completed;
