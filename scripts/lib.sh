@@ -54,6 +54,44 @@ ensure_interop_packages() {
   fi
 }
 
+# Node.js 20+, which playwright-core (the console's browser test) needs; Debian 12's nodejs is 18.
+ensure_node_20() {
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null) || major=0
+  [ "${major:-0}" -ge 20 ] 2>/dev/null ||
+    die "Node.js $(node --version 2>/dev/null || echo '(none)') is too old: the console's browser test (playwright-core) needs Node.js 20 or newer; Debian 12's nodejs package is 18, so install 20+ (e.g. from nodesource.com) and run again"
+}
+
+# The pinned playwright-core and htmx.org (tests/browser/package-lock.json) for the console's
+# browser test, installed once into an ignored folder; never a browser download (Debian's
+# Chromium is used, see ensure_chromium).
+ensure_browser_packages() {
+  local dir=tests/browser
+  ensure_node_20
+  if [ ! -f "$dir/node_modules/playwright-core/package.json" ] || [ ! -f "$dir/node_modules/htmx.org/package.json" ] ||
+    [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "installing the pinned playwright-core and htmx for the browser test (npm ci in $dir)..." >&2
+    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) ||
+      die "npm ci in $dir failed (is the npm registry reachable?)"
+  fi
+}
+
+# Debian's Chromium for the console's browser test, with fonts-liberation so screenshots show
+# real glyphs. Exports PAYOUT_TEST_CHROMIUM (kept when it already names an executable).
+ensure_chromium() {
+  if [ -n "${PAYOUT_TEST_CHROMIUM:-}" ] && [ -x "$PAYOUT_TEST_CHROMIUM" ]; then export PAYOUT_TEST_CHROMIUM; return 0; fi
+  if ! command -v chromium >/dev/null 2>&1; then
+    if can_apt; then
+      echo "chromium not found: installing Debian's chromium and fonts-liberation packages..." >&2
+      apt_install "install chromium (with fonts-liberation) and run again" chromium fonts-liberation
+    fi
+    command -v chromium >/dev/null 2>&1 ||
+      die "chromium not found: the console's browser test needs Debian's chromium package; install it: apt-get install chromium fonts-liberation"
+  fi
+  PAYOUT_TEST_CHROMIUM=$(command -v chromium)
+  export PAYOUT_TEST_CHROMIUM
+}
+
 # pdftotext (poppler-utils): the tests read the receipts and instructions PDFs with it.
 ensure_pdftotext() {
   command -v pdftotext >/dev/null 2>&1 && return 0

@@ -5,6 +5,7 @@ mod support;
 
 mod architecture;
 
+mod console_browser;
 mod controls;
 mod crypto_interop;
 mod eligibility;
