@@ -224,6 +224,16 @@ impl<'a> Field<'a> {
         self
     }
 
+    /// The label, and "optional" beside it (outside it, so the field's name is the label alone).
+    fn label_row(&self) -> Markup {
+        html! {
+            div.label-row {
+                label for=(self.name) { (self.label) }
+                @if !self.required { span.optional { "optional" } }
+            }
+        }
+    }
+
     fn described_by(&self, error: &Option<String>) -> Option<String> {
         let mut ids = Vec::new();
         if self.hint.is_some() {
@@ -239,7 +249,7 @@ impl<'a> Field<'a> {
         let error = state.error(self.name);
         html! {
             div.field {
-                label for=(self.name) { (self.label) @if !self.required { span.optional { " (optional)" } } }
+                (self.label_row())
                 @if let Some(hint) = self.hint { p.hint id={ (self.name) "-hint" } { (hint) } }
                 input id=(self.name) name=(self.name) type=(self.kind) value=(state.value(self.name))
                     required[self.required] autocomplete=[self.autocomplete] inputmode=[self.inputmode]
@@ -253,7 +263,7 @@ impl<'a> Field<'a> {
         let error = state.error(self.name);
         html! {
             div.field {
-                label for=(self.name) { (self.label) @if !self.required { span.optional { " (optional)" } } }
+                (self.label_row())
                 @if let Some(hint) = self.hint { p.hint id={ (self.name) "-hint" } { (hint) } }
                 textarea id=(self.name) name=(self.name) rows="3" required[self.required]
                     aria-invalid=[error.as_ref().map(|_| "true")] aria-describedby=[self.described_by(&error)] { (state.value(self.name)) }
@@ -268,7 +278,7 @@ impl<'a> Field<'a> {
         let current = state.value(self.name);
         html! {
             div.field {
-                label for=(self.name) { (self.label) @if !self.required { span.optional { " (optional)" } } }
+                (self.label_row())
                 @if let Some(hint) = self.hint { p.hint id={ (self.name) "-hint" } { (hint) } }
                 select id=(self.name) name=(self.name) required[self.required]
                     aria-invalid=[error.as_ref().map(|_| "true")] aria-describedby=[self.described_by(&error)] {

@@ -532,6 +532,25 @@ async fn confirm_page(v: Viewer, State(state): State<AppState>, Path((payout_id,
     page::ok(page::layout(&title, Some(&v), confirm_markup(&v, &p, s, &defaults(&slug, &p))))
 }
 
+/// The console asks for days (UTC); the API takes moments. Today reads as now, any other day as
+/// its last moment, so a step recorded the same day is never before the step it follows. Anything that is not a day goes to the API's validator as typed.
+fn day_as_moment(body: &mut Value, keys: &[&str]) {
+    let now = chrono::Utc::now();
+    for key in keys {
+        let Some(text) = body.get(*key).and_then(Value::as_str) else { continue };
+        let Ok(day) = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") else { continue };
+        let end = day.and_hms_opt(23, 59, 59).map(|t| t.and_utc()).unwrap_or(now);
+        let moment = if day == now.date_naive() { now } else { end };
+        body[*key] = Value::String(moment.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    }
+}
+
+fn dated<T: serde::de::DeserializeOwned + Default>(form: &ConsoleForm, keys: &[&str]) -> T {
+    let mut body = form.json(&[]);
+    day_as_moment(&mut body, keys);
+    serde_json::from_value(body).unwrap_or_default()
+}
+
 /// Runs the step through its use case, with the body read and validated as the API does.
 async fn run(state: &AppState, v: &Viewer, origin: &crate::db::audit::Origin, payout_id: &str, slug: &str, form: &ConsoleForm) -> AppResult<()> {
     let ctx = &state.ctx;
@@ -546,8 +565,8 @@ async fn run(state: &AppState, v: &Viewer, origin: &crate::db::audit::Origin, pa
         "reject" => workflow::reject(ctx, &by, origin, payout_id, form.body::<ReasonBody>(&[]).validate()?).await.map(|_| ()),
         "cancel" => workflow::cancel(ctx, &by, origin, payout_id, form.body::<ReasonBody>(&[]).validate()?).await.map(|_| ()),
         "generate-instructions" => payments::generate_instructions(ctx, &by, origin, payout_id).await.map(|_| ()),
-        "mark-sent" => payments::mark_sent(ctx, &by, origin, payout_id, form.body::<MarkSentBody>(&[]).validate()?).await.map(|_| ()),
-        "confirm" => payments::confirm(ctx, &by, origin, payout_id, form.body::<ConfirmBody>(&[]).validate()?).await.map(|_| ()),
+        "mark-sent" => payments::mark_sent(ctx, &by, origin, payout_id, dated::<MarkSentBody>(form, &["sentDate", "expectedArrivalDate"]).validate()?).await.map(|_| ()),
+        "confirm" => payments::confirm(ctx, &by, origin, payout_id, dated::<ConfirmBody>(form, &["completedDate"]).validate()?).await.map(|_| ()),
         "mark-failed" => {
             let (reason, code) = form.body::<MarkFailedBody>(&[]).validate()?;
             payments::mark_failed(ctx, &by, origin, payout_id, reason, code).await.map(|_| ())
