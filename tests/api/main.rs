@@ -4,6 +4,7 @@
 mod support;
 
 mod architecture;
+mod console;
 
 mod console_browser;
 mod controls;

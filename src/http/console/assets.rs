@@ -34,7 +34,9 @@ static HASHED: LazyLock<Vec<(String, &'static Asset)>> = LazyLock::new(|| ALL.it
 fn hashed_name(a: &Asset) -> String {
     let digest = Sha256::digest(a.bytes);
     let hex: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
-    match a.name.split_once('.') {
+    // Before the extension (`.min.js` counts as one): `htmx-2.0.11.<hash>.min.js`.
+    let split = a.name.strip_suffix(".min.js").map(|stem| (stem, "min.js")).or_else(|| a.name.rsplit_once('.'));
+    match split {
         Some((stem, ext)) => format!("{stem}.{hex}.{ext}"),
         None => format!("{}.{hex}", a.name),
     }

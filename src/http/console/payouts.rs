@@ -541,7 +541,7 @@ fn day_as_moment(body: &mut Value, keys: &[&str]) {
         let Ok(day) = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") else { continue };
         let end = day.and_hms_opt(23, 59, 59).map(|t| t.and_utc()).unwrap_or(now);
         let moment = if day == now.date_naive() { now } else { end };
-        body[*key] = Value::String(moment.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        body[*key] = Value::String(moment.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     }
 }
 
