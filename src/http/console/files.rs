@@ -23,11 +23,16 @@ use crate::workflow::payouts;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/console/files", get(list))
-        .route("/console/files/ach", axum::routing::post(create_ach))
-        .route("/console/files/ach-prenote", axum::routing::post(create_prenote))
-        .route("/console/files/positive-pay", axum::routing::post(create_positive_pay))
+        .route("/console/files/ach", get(back_to_files).post(create_ach))
+        .route("/console/files/ach-prenote", get(back_to_files).post(create_prenote))
+        .route("/console/files/positive-pay", get(back_to_files).post(create_positive_pay))
         .route("/console/files/{fileId}", get(show))
         .route("/console/files/{fileId}/void", get(void_page).post(void))
+}
+
+/// A reload of a create form's answer: the files page.
+async fn back_to_files() -> PageResult {
+    page::see_other("/console/files")
 }
 
 fn kind_label(kind: &str) -> &'static str {

@@ -4,7 +4,7 @@
 //! validators and use cases as `POST /api/members/{userId}/bank-info` and `/tax-info`.
 
 use axum::extract::{Path, Query, State};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup};
 use uuid::Uuid;
@@ -24,8 +24,13 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/console/me", get(me))
         .route("/console/members/{userId}", get(member))
-        .route("/console/members/{userId}/bank-info", post(save_bank))
-        .route("/console/members/{userId}/tax-info", post(save_w9))
+        .route("/console/members/{userId}/bank-info", get(back_to_member).post(save_bank))
+        .route("/console/members/{userId}/tax-info", get(back_to_member).post(save_w9))
+}
+
+/// A reload of a form's answer (the address bar holds the POST's URL after an error): the page.
+async fn back_to_member(Path(raw): Path<String>) -> PageResult {
+    page::see_other(&format!("/console/members/{}", member_id(&raw)?))
 }
 
 /// Which form a failed attempt belongs to.

@@ -199,15 +199,11 @@ pub fn page(title: &str, viewer: Option<&Viewer>, flash: Option<&str>, content: 
                     @if let Some(v) = viewer {
                         nav aria-label="Main" {
                             ul {
-                                @if v.is_finance() {
-                                    li { a href="/console" { "Overview" } }
-                                    li { a href="/console/queue" { "Queue" } }
-                                    li { a href="/console/payouts" { "Payouts" } }
-                                    li { a href="/console/files" { "Files" } }
-                                } @else {
-                                    li { a href="/console/payouts" { "Payouts" } }
+                                @for (href, text, page_title) in MENU {
+                                    @if v.is_finance() || matches!(*href, "/console/payouts" | "/console/me") {
+                                        li { a href=(href) aria-current=[(title == *page_title).then_some("page")] { (text) } }
+                                    }
                                 }
-                                li { a href="/console/me" { "My payout" } }
                             }
                         }
                         p.who { (v.name()) " · " (v.role_label()) }
@@ -223,6 +219,15 @@ pub fn page(title: &str, viewer: Option<&Viewer>, flash: Option<&str>, content: 
         }
     }
 }
+
+/// The menu: (link, text, the title of the page it opens).
+const MENU: &[(&str, &str, &str)] = &[
+    ("/console", "Overview", "Overview"),
+    ("/console/queue", "Queue", "Queue"),
+    ("/console/payouts", "Payouts", "Payouts"),
+    ("/console/files", "Files", "Payment files"),
+    ("/console/me", "My payout", "My payout"),
+];
 
 /// htmx settings: no injected styles (the CSP forbids them), no eval, no history snapshots of
 /// finance pages in localStorage, and error pages swapped in like any other page.

@@ -5,7 +5,7 @@
 //! use case.
 
 use axum::extract::{Path, Query, State};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -30,7 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/payouts/new", get(crate::http::console::queue::review))
         .route("/console/queue", get(crate::http::console::queue::queue))
         .route("/console/payouts/{payoutId}", get(story))
-        .route("/console/payouts/{payoutId}/reveal", post(reveal))
+        .route("/console/payouts/{payoutId}/reveal", get(back_to_payout).post(reveal))
         .route("/console/payouts/{payoutId}/{action}", get(confirm_page).post(act))
 }
 
@@ -213,6 +213,8 @@ fn trail_label(action: &str, details: &Value) -> String {
         "bank_details_decrypted" => {
             return match details.get("purpose").and_then(Value::as_str) {
                 Some("console reveal") => "Bank details revealed to an admin".into(),
+                Some(p) if p.starts_with("ach_prenote file") => "Bank details decrypted to build a prenote file".into(),
+                Some(p) if p.starts_with("ach file") => "Bank details decrypted to build an ACH file".into(),
                 Some(purpose) => format!("Bank details decrypted for {purpose}"),
                 None => "Bank details decrypted".into(),
             }
@@ -250,8 +252,9 @@ fn trail_detail(details: &Value) -> Option<String> {
     if let Some(c) = text("comment") {
         parts.push(format!("Comment: {c}"));
     }
-    if let Some(n) = details.get("netAmount").and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_f64().map(|f| f.to_string()))) {
-        parts.push(format!("Net ${n}"));
+    let money = |k: &str| details.get(k).and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_f64().map(|f| f.to_string())));
+    if let Some(n) = money("netAmount").and_then(|n| n.parse::<rust_decimal::Decimal>().ok()) {
+        parts.push(format!("Net {}", crate::domain::money::Money::new(n).display_usd()));
     }
     if let Some(t) = text("trackingNumber") {
         parts.push(format!("Tracking {t}"));
@@ -291,7 +294,7 @@ async fn story(v: Viewer, State(state): State<AppState>, Path(payout_id): Path<S
         section.card aria-labelledby="next-h" {
             h2 #next-h { "What can be done now" }
             @if offered_steps.is_empty() && !can_reveal {
-                p.muted { (nothing_to_do(&p)) }
+                p.muted { (nothing_to_do(&p, &v)) }
             }
             @if let Some(why) = approve_blocked {
                 p.warning { "You cannot approve this payout: " (why.to_string()) }
@@ -321,7 +324,7 @@ async fn story(v: Viewer, State(state): State<AppState>, Path(payout_id): Path<S
                         (row("Status", Some("status"), html! { (page::status_label(p.status)) }))
                         (row("Member", Some("member"), html! { (p.member.name.as_deref().unwrap_or("—")) " <" (p.member.email.as_deref().unwrap_or("no email")) ">" }))
                         (row("Amount", Some("amount"), html! { (usd(&p.amount)) }))
-                        (row("Method", None, html! { (method_label(p.payment_method)) }))
+                        (row("Method", None, html! { (method_label(p.payment_method)) " · " a href={ "/console/members/" (p.user_id) } { "member's page" } }))
                         (row("Destination", Some("destination"), destination(&p)))
                         (row("Queue position", None, html! { (p.queue_position) }))
                         (row("Created", None, html! { (when(p.created_at)) }))
@@ -386,10 +389,14 @@ async fn story(v: Viewer, State(state): State<AppState>, Path(payout_id): Path<S
     page::ok(page::page(&p.payout_id, Some(&v), flash, body))
 }
 
-fn nothing_to_do(p: &Payout) -> &'static str {
+fn nothing_to_do(p: &Payout, v: &Viewer) -> &'static str {
     match p.status {
         PayoutStatus::Completed => "Completed. Nothing left to do.",
         PayoutStatus::Rejected | PayoutStatus::Cancelled => "Closed. Nothing can change it now.",
+        PayoutStatus::PendingApproval if !v.is_admin() => "Waiting for two admins to approve. Approving, rejecting and cancelling need a Super Admin or Manager.",
+        PayoutStatus::Approved if !v.is_admin() && !p.processing.has_instructions() => {
+            "Approved. An admin generates the payment instructions next; then it can be marked sent."
+        }
         _ => "Nothing you can do on this payout right now.",
     }
 }
@@ -592,6 +599,12 @@ async fn act(v: Viewer, rc: RequestContext, State(state): State<AppState>, Path(
             Ok(page::respond(status, page::layout(&title, Some(&v), confirm_markup(&v, &p, s, &fs))))
         }
     }
+}
+
+/// A reload of the reveal: back to the payout (revealing again is another audited click).
+async fn back_to_payout(Path(payout_id): Path<String>) -> PageResult {
+    let safe: String = payout_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    page::see_other(&format!("/console/payouts/{safe}"))
 }
 
 /// The full account number, for an admin's eyes only: audited, never cached, not a redirect

@@ -56,7 +56,7 @@ pub async fn queue(v: Viewer, State(state): State<AppState>, Query(q): Query<Que
                         th scope="col" { "W-9" }
                         th scope="col" { "Selectable" }
                     } }
-                    tbody { @for m in &page_of.members { (member_row(&m)) } }
+                    tbody { @for m in &page_of.members { (member_row(m)) } }
                 }
             }
             @if offset + PAGE < page_of.total {
