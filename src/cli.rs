@@ -219,6 +219,12 @@ async fn dev_serve(settings: Settings, url: &str, reset: bool, private: bool) ->
     let sessions = dev::mint_sessions(&pool, &settings).await?;
     let dir = dev::dev_dir();
     dev::write_sessions_file(&dir, &sessions)?;
+    let mut settings = settings;
+    if std::env::var("SUBSCRIPTION_SERVICE_URL").map_or(true, |v| v.trim().is_empty()) {
+        // The subscription service's stand-in, answering from the demo data.
+        settings.subscription.url = dev::standin::start(pool.clone()).await?;
+        tracing::info!(url = %settings.subscription.url, "dev: subscription service stand-in started (SUBSCRIPTION_SERVICE_URL unset)");
+    }
 
     let logins = sessions
         .iter()
@@ -227,10 +233,16 @@ async fn dev_serve(settings: Settings, url: &str, reset: bool, private: bool) ->
     let server = Server::bind(AppState::with_dev_logins(settings, pool, logins)).await?;
     let addr = server.local_addr();
     let host = if addr.ip().is_unspecified() { "localhost".to_string() } else { addr.ip().to_string() };
-    let cookie_name = format!("{}.session_token", server.state().settings.auth.cookie_prefix);
     let redacted_url = redact_password(url);
     let head = dev::head_of_queue(&server.state().db).await;
-    print!("{}", dev::curl_block(&format!("http://{host}:{}", addr.port()), &cookie_name, &sessions, &redacted_url, head));
+    let available = crate::workflow::eligibility::current(&server.state().ctx).await.ok().map(|e| e.available_payouts);
+    let base = format!("http://{host}:{}", addr.port());
+    if let Some(script) = dev::demo_script(&base, &sessions, head).filter(|_| available.unwrap_or(0) > 0) {
+        std::fs::write(dir.join("demo.sh"), format!("#!/usr/bin/env bash\n# Written by payout-service dev: one payout from creation to receipt.\nset -e\n{script}"))?;
+    } else {
+        let _ = std::fs::remove_file(dir.join("demo.sh"));
+    }
+    print!("{}", dev::curl_block(&base, &sessions, &redacted_url, head, available));
     server.run(app::shutdown_on_signals()).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -117,6 +117,51 @@ pub enum AppError {
     Internal(#[source] anyhow::Error),
 }
 
+/// "Cannot … a payout that is …", and what to do next.
+fn invalid_transition_message(t: crate::domain::status::InvalidTransition) -> String {
+    use crate::domain::status::{Action as A, PayoutStatus as S};
+    let verb = match t.action {
+        A::Approve { .. } => "approve",
+        A::Reject => "reject",
+        A::Cancel => "cancel",
+        A::GenerateInstructions => "generate instructions for",
+        A::MarkSent => "mark as sent",
+        A::Confirm => "confirm",
+        A::MarkFailed => "mark as failed",
+        A::Reissue => "reissue",
+        A::ChangeDestination => "change the bank details of",
+        A::IssueReceipt => "issue a receipt for",
+        A::RemoveMembership => "retire the membership of",
+        A::File => "put in a payment file",
+        A::Prenote => "send a prenote for",
+        A::Reveal => "reveal the bank details of",
+    };
+    let next = match (t.from, t.action) {
+        (S::Completed, A::Cancel | A::Reject) => "it is paid; a payment returned by the bank is recorded with mark-failed",
+        (S::Rejected | S::Cancelled, _) => "it is closed for good; create a new payout if the member should still be paid",
+        (S::Completed, _) => "it is completed; nothing is left to do",
+        (S::PendingApproval, A::GenerateInstructions | A::MarkSent | A::File | A::Confirm) => {
+            "it needs its approvals first (two admins other than its creator)"
+        }
+        (S::Approved, A::Approve { .. }) => "it is already fully approved; generate its instructions next",
+        (S::Approved, A::Confirm) => "mark it as sent first",
+        (S::Approved, A::Reject) => "an approved payout can be cancelled instead",
+        (S::PaymentSent, A::MarkSent) => "it is already marked as sent; confirm it once the money arrived, or mark it as failed",
+        (S::PaymentSent, A::Cancel | A::Reject) => "the money is on its way; mark it as failed if the bank returns it",
+        (S::PaymentSent, _) => "confirm it once the money arrived, or mark it as failed",
+        (S::PaymentFailed, A::Reissue) => "",
+        (S::PaymentFailed, _) => "reissue it first (it then needs fresh approvals)",
+        (_, A::Reissue) => "only a failed payment can be reissued",
+        (_, A::MarkFailed) => "only a payment that was sent can fail",
+        _ => "",
+    };
+    if next.is_empty() {
+        format!("Cannot {verb} a payout that is {}", t.from)
+    } else {
+        format!("Cannot {verb} a payout that is {}: {next}", t.from)
+    }
+}
+
 impl AppError {
     /// 400 with every bad field; the message names the field when there is one.
     pub fn validation(details: Vec<FieldError>) -> Self {
@@ -172,7 +217,7 @@ impl AppError {
         match refusal {
             Refusal::InvalidStatus(t) => AppError::refused(
                 ErrorCode::InvalidStatus,
-                format!("Cannot {} a payout that is {}", t.action.name().replace('-', " "), t.from),
+                invalid_transition_message(t),
                 Some(json!({ "payoutId": payout_id, "currentStatus": t.from, "action": t.action.name() })),
             ),
             Refusal::NotAnAdmin => AppError::Forbidden("Admins only".into()),
@@ -271,6 +316,19 @@ mod tests {
         assert_eq!(AppError::from(broken).code(), ErrorCode::ServiceUnavailable);
         assert_eq!(AppError::from(sqlx::Error::PoolClosed).code(), ErrorCode::ServiceUnavailable);
         assert_eq!(AppError::from(sqlx::Error::RowNotFound).code(), ErrorCode::InternalError);
+    }
+
+    #[test]
+    fn a_refused_transition_says_what_to_do_next() {
+        use crate::domain::status::{Action, InvalidTransition, PayoutStatus};
+        let message = |from, action| AppError::from_refusal(Refusal::InvalidStatus(InvalidTransition { from, action }), "PO-1").to_string();
+        assert_eq!(
+            message(PayoutStatus::PendingApproval, Action::GenerateInstructions),
+            "Cannot generate instructions for a payout that is pending_approval: it needs its approvals first (two admins other than its creator)"
+        );
+        assert!(message(PayoutStatus::Approved, Action::Confirm).ends_with("mark it as sent first"));
+        assert!(message(PayoutStatus::Cancelled, Action::Approve { completes: false }).contains("closed for good"));
+        assert_eq!(message(PayoutStatus::PaymentFailed, Action::Cancel), "Cannot cancel a payout that is payment_failed: reissue it first (it then needs fresh approvals)");
     }
 
     #[test]

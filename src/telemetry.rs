@@ -4,6 +4,8 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
+use std::io::IsTerminal;
+
 use crate::config::LogFormat;
 
 /// Logs go to stdout for the service; one-shot commands (migrate, reencrypt, run-job) log to
@@ -23,8 +25,11 @@ pub fn init_to(format: LogFormat, stderr: bool) {
         LogFormat::Json => registry
             .with(tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(true).with_span_list(false))
             .try_init(),
-        LogFormat::Pretty if stderr => registry.with(tracing_subscriber::fmt::layer().compact().with_writer(std::io::stderr)).try_init(),
-        LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer().compact()).try_init(),
+        // Colour only on a terminal: logs written to a file or a pipe stay plain text.
+        LogFormat::Pretty if stderr => registry
+            .with(tracing_subscriber::fmt::layer().compact().with_ansi(std::io::stderr().is_terminal()).with_writer(std::io::stderr))
+            .try_init(),
+        LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer().compact().with_ansi(std::io::stdout().is_terminal())).try_init(),
     };
     let _ = result; // already initialised (tests)
 }

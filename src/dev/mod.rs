@@ -3,6 +3,7 @@
 
 pub mod postgres;
 pub mod seed;
+pub mod standin;
 
 use std::path::{Path, PathBuf};
 
@@ -68,6 +69,7 @@ pub async fn private_database(root: &Path, reset: bool) -> anyhow::Result<(postg
 
 /// One demo user's session, as Better Auth would have written it.
 pub struct DemoSession {
+    pub user_id: Uuid,
     pub email: String,
     pub name: String,
     pub role: Option<&'static str>,
@@ -114,69 +116,94 @@ pub async fn mint_sessions(db: &PgPool, settings: &Settings) -> anyhow::Result<V
             }
         };
         let cookie_value = signed_cookie_value(secret.as_bytes(), &token);
-        sessions.push(DemoSession { email, name, role, token, cookie_value });
+        sessions.push(DemoSession { user_id, email, name, role, token, cookie_value });
     }
     Ok(sessions)
 }
 
-/// The block a newcomer pastes from.
-pub fn curl_block(
-    base: &str,
-    cookie_name: &str,
-    sessions: &[DemoSession],
-    database_url: &str,
-    head_of_queue: Option<uuid::Uuid>,
-) -> String {
-    let cookie = |s: &DemoSession| format!("-H 'Cookie: {cookie_name}={}'", s.cookie_value);
-    // Changes are made with the bearer form: a cookie-authenticated POST needs the app's Origin.
-    let bearer = |s: &DemoSession| format!("-H 'Authorization: Bearer {}'", s.token);
+/// The block a newcomer reads first: where the console is, each demo person's bearer token, and
+/// a whole payout as commands in the order that works (also written to `demo.sh`, which
+/// `scripts/demo` runs). `available` is how many payouts the demo revenue can still fund.
+pub fn curl_block(base: &str, sessions: &[DemoSession], database_url: &str, head_of_queue: Option<Uuid>, available: Option<i64>) -> String {
     let mut out = String::new();
     out.push_str("\n==================== payout service: dev mode ====================\n");
     out.push_str(&format!("Console  {base}/console/dev-login   (sign in as any demo person)\n"));
-    out.push_str(&format!("API      {base}      docs {base}/docs\n"));
+    out.push_str(&format!("API      {base}      docs {base}/docs   (Authorize → bearer: paste a token below)\n"));
     out.push_str(&format!("Database {database_url}\n"));
     out.push_str(&format!("Health   curl -s {base}/api/health\n\n"));
-    for s in sessions.iter().filter(|s| s.role.is_some()) {
-        out.push_str(&format!("# {} — {} ({})\n", s.role.unwrap_or(""), s.name, s.email));
-        out.push_str(&format!("curl -s {base}/api/me {}\n", cookie(s)));
+    out.push_str("Demo people — bearer token, and a console link that signs in as them:\n");
+    let member = head_of_queue.and_then(|id| sessions.iter().find(|s| s.user_id == id)).or_else(|| sessions.iter().find(|s| s.role.is_none()));
+    let shown: Vec<(&DemoSession, String)> = sessions
+        .iter()
+        .filter(|s| s.role.is_some())
+        .map(|s| (s, s.role.unwrap_or_default().to_string()))
+        .chain(member.map(|m| (m, "Member (head of the queue)".to_string())))
+        .collect();
+    for (s, role) in &shown {
+        out.push_str(&format!("  {:<14} {:<27} {}\n", s.name, role, s.token));
+        out.push_str(&format!("  {:<14} {:<27} {base}/console/dev-login?as={}\n", "", "", percent_encoding::utf8_percent_encode(&s.email, percent_encoding::NON_ALPHANUMERIC)));
     }
-    let admins: Vec<&DemoSession> = sessions.iter().filter(|s| matches!(s.role, Some("Super Admin" | "Manager"))).collect();
-    if let Some(ava) = admins.first() {
-        out.push_str("\n# Eligibility, and the queue with who is selectable (finance roles)\n");
-        out.push_str(&format!("curl -s {base}/api/eligibility/status {}\n", cookie(ava)));
-        out.push_str(&format!("curl -s '{base}/api/eligibility/members?limit=5' {}\n", cookie(ava)));
-        out.push_str(&format!("curl -s {base}/api/payouts {}\n", cookie(ava)));
-        if let Some(head) = head_of_queue {
-            out.push_str(&format!("\n# Create a payout for the head of the queue as {}; then two other admins approve it\n", ava.name));
-            out.push_str(&format!(
-                "curl -s -X POST {base}/api/payouts {} -H 'Content-Type: application/json' -d '{{\"userIds\":[\"{head}\"]}}'\n",
-                bearer(ava)
-            ));
-            for other in admins.iter().skip(1).take(2) {
-                out.push_str(&format!("#   curl -s -X POST {base}/api/payouts/PAYOUT_ID/approve {}   ({})\n", bearer(other), other.name));
-            }
-            out.push_str("\n# Bank files with the demo bank profile: after the approvals and generate-instructions,\n");
-            out.push_str(&format!("#   curl -s -X POST {base}/api/payouts/PAYOUT_ID/generate-instructions {}\n", bearer(ava)));
-            out.push_str(&format!(
-                "#   curl -s -X POST {base}/api/payment-files/ach {} -H 'Content-Type: application/json' -d '{{\"payoutIds\":[\"PAYOUT_ID\"]}}'\n",
-                bearer(ava)
-            ));
-            out.push_str(&format!("#   curl -s -o payout.ach {base}/api/payment-files/FILE_ID/download {}\n", bearer(ava)));
-            out.push_str(&format!("curl -s {base}/api/payment-files {}\n", cookie(ava)));
+    out.push_str(&format!("All {} demo people (user ids, roles, tokens, cookies): .dev/sessions.json\n", sessions.len()));
+    match (available, demo_script(base, sessions, head_of_queue)) {
+        (Some(n), Some(script)) if n > 0 => {
+            out.push_str("\n# A whole payout, step by step, in the order that works. Paste into bash (or run scripts/demo).\n");
+            out.push_str(&script);
         }
+        (Some(0), _) => {
+            out.push_str("\nNo payout can be created now: the demo revenue funds no more rewards (each one already has a\n");
+            out.push_str("payout). Start afresh with fresh demo data: ./scripts/dev --reset\n");
+        }
+        _ => out.push_str("\nNobody in the queue can be selected now; ./scripts/dev --reset starts afresh.\n"),
     }
-    if let Some(member) = sessions.iter().find(|s| s.role.is_none()) {
-        out.push_str(&format!("\n# Member — {} ({})\n", member.name, member.email));
-        out.push_str(&format!("curl -s {base}/api/me {}\n", cookie(member)));
-        out.push_str(&format!("curl -s {base}/api/me -H 'Authorization: Bearer {}'\n", member.token));
-        out.push_str(&format!("curl -s {base}/api/payouts {}\n", cookie(member)));
-    }
-    out.push_str(&format!(
-        "\nAll {} demo sessions (cookie values and bearer tokens): .dev/sessions.json\n",
-        sessions.len()
-    ));
     out.push_str("==================================================================\n\n");
     out
+}
+
+/// The lifecycle as a bash script: create, the member's bank details and W-9 (before the
+/// approvals: new details after an approval clear it), two approvals, instructions, an ACH file,
+/// sent, confirmed, the member's receipt. `None` without the people it needs.
+pub fn demo_script(base: &str, sessions: &[DemoSession], head: Option<Uuid>) -> Option<String> {
+    let by_name = |n: &str| sessions.iter().find(|s| s.name == n);
+    let (ava, noah, mia) = (by_name("Ava Sterling")?, by_name("Noah Reyes")?, by_name("Mia Chen")?);
+    let head = head?;
+    let member = sessions.iter().find(|s| s.user_id == head)?;
+    let json = "-H 'Content-Type: application/json'";
+    let mut s = String::new();
+    s.push_str(&format!("B={base}\nAVA={}\nNOAH={}\nMIA={}\nMEMBER={}\nM={head}\n", ava.token, noah.token, mia.token, member.token));
+    s.push_str(&format!("# 1. Ava creates the payout for the head of the queue ({}); P is its id\n", member.name));
+    s.push_str(&format!(
+        "P=$(curl -s -X POST $B/api/payouts -H \"Authorization: Bearer $AVA\" {json} -d \"{{\\\"userIds\\\":[\\\"$M\\\"]}}\" | grep -o 'PO-[0-9]*-[A-Z0-9]*' | head -1); echo \"payout: $P\"\n"
+    ));
+    s.push_str("# 2. The member enters bank details and a W-9 (before any approval)\n");
+    s.push_str(&format!(
+        "curl -s -X POST $B/api/members/$M/bank-info -H \"Authorization: Bearer $MEMBER\" {json} -d '{{\"accountHolderName\":\"{}\",\"routingNumber\":\"011000015\",\"accountNumber\":\"123456789\",\"accountType\":\"checking\",\"bankName\":\"First Demo Bank\"}}'; echo\n",
+        member.name
+    ));
+    s.push_str(&format!(
+        "curl -s -X POST $B/api/members/$M/tax-info -H \"Authorization: Bearer $MEMBER\" {json} -d '{{\"legalName\":\"{}\",\"tin\":\"123-45-6789\",\"tinType\":\"SSN\",\"addressLine1\":\"100 Congress Ave\",\"city\":\"Austin\",\"state\":\"TX\",\"postalCode\":\"78701\"}}'; echo\n",
+        member.name
+    ));
+    s.push_str("# 3. Two admins other than the creator approve\n");
+    for who in ["NOAH", "MIA"] {
+        s.push_str(&format!("curl -s -X POST $B/api/payouts/$P/approve -H \"Authorization: Bearer ${who}\" {json} -d '{{}}'; echo\n"));
+    }
+    s.push_str("# 4. Ava generates the payment instructions and an ACH file (F), and downloads it\n");
+    s.push_str(&format!("curl -s -X POST $B/api/payouts/$P/generate-instructions -H \"Authorization: Bearer $AVA\" {json} -d '{{}}' >/dev/null && echo instructions generated\n"));
+    s.push_str(&format!(
+        "F=$(curl -s -X POST $B/api/payment-files/ach -H \"Authorization: Bearer $AVA\" {json} -d \"{{\\\"payoutIds\\\":[\\\"$P\\\"]}}\" | grep -o '\"id\":\"[^\"]*\"' | head -1 | cut -d'\"' -f4); echo \"file: $F\"\n"
+    ));
+    s.push_str("curl -s -o payout.ach $B/api/payment-files/$F/download -H \"Authorization: Bearer $AVA\" && echo saved payout.ach\n");
+    s.push_str("# 5. The money went out and arrived: mark sent, then confirm\n");
+    s.push_str("NOW=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)\n");
+    s.push_str(&format!(
+        "curl -s -X POST $B/api/payouts/$P/mark-sent -H \"Authorization: Bearer $AVA\" {json} -d \"{{\\\"sentDate\\\":\\\"$NOW\\\",\\\"expectedArrivalDate\\\":\\\"$NOW\\\",\\\"paymentFileId\\\":\\\"$F\\\"}}\" | grep -o '\"status\":\"[a-z_]*\"'\n"
+    ));
+    s.push_str(&format!(
+        "curl -s -X POST $B/api/payouts/$P/confirm -H \"Authorization: Bearer $AVA\" {json} -d \"{{\\\"completedDate\\\":\\\"$NOW\\\"}}\" | grep -o '\"status\":\"[a-z_]*\"'\n"
+    ));
+    s.push_str("# 6. The member downloads the receipt\n");
+    s.push_str("curl -s -o receipt.pdf $B/api/payouts/$P/receipt -H \"Authorization: Bearer $MEMBER\" && echo saved receipt.pdf\n");
+    Some(s)
 }
 
 /// The first selectable member, for the printed create command.
@@ -188,7 +215,7 @@ pub async fn head_of_queue(db: &PgPool) -> Option<uuid::Uuid> {
 pub fn write_sessions_file(dir: &Path, sessions: &[DemoSession]) -> anyhow::Result<()> {
     let list: Vec<_> = sessions
         .iter()
-        .map(|s| serde_json::json!({ "email": s.email, "name": s.name, "role": s.role, "bearer": s.token, "cookieValue": s.cookie_value }))
+        .map(|s| serde_json::json!({ "userId": s.user_id, "email": s.email, "name": s.name, "role": s.role.unwrap_or("Member"), "bearer": s.token, "cookieValue": s.cookie_value }))
         .collect();
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("sessions.json"), serde_json::to_string_pretty(&list)?)?;

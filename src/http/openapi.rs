@@ -59,11 +59,25 @@ impl Modify for SecuritySchemes {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "cookie",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("better-auth.session_token"))),
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "better-auth.session_token",
+                "The main app's signed session cookie. Browsers do not let a page set a Cookie header, so \
+                 this docs page cannot send one you paste here: it works only when your browser already \
+                 holds the cookie for this host (signed in through the app or /console/dev-login in dev \
+                 mode). To try requests here, use bearer.",
+            ))),
         );
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The session token itself (no `Bearer ` prefix needed here). In dev mode every demo \
+                         person's token is printed at start and listed in .dev/sessions.json.",
+                    ))
+                    .build(),
+            ),
         );
     }
 }
@@ -140,9 +154,22 @@ mod tests {
                     let schema = op.pointer("/requestBody/content/application~1json/schema").unwrap_or_else(|| panic!("{at}: no request body schema"));
                     let schema = resolve(&doc, schema);
                     assert_eq!(schema["type"], "object", "{at}: body is not an object schema");
+                    // Swagger UI's "Try it out" starts from the example: every body has one.
+                    assert!(schema.get("example").is_some(), "{at}: the body has no example");
                 }
             }
         }
+    }
+
+    /// Authorize explains which scheme works from the docs page, and success answers show the envelope.
+    #[test]
+    fn the_docs_say_how_to_authorize_and_show_the_envelope() {
+        let doc = document();
+        let cookie = doc["components"]["securitySchemes"]["cookie"]["description"].as_str().unwrap_or_default();
+        assert!(cookie.contains("use bearer"), "{cookie}");
+        assert!(doc["components"]["securitySchemes"]["bearer"]["description"].as_str().unwrap_or_default().contains("sessions.json"));
+        let ok = &doc["paths"]["/api/me"]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+        assert!(ok.to_string().contains("timestamp") && ok.to_string().contains("data"), "{ok}");
     }
 
     /// Endpoints that take an empty body say so.

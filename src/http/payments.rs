@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
 /// No fields: the action takes everything from the payout. The body may be empty or a JSON
 /// object (its fields are ignored); anything else is refused.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({}))]
 pub struct NoBody {}
 
 /// Computes the calculation and the payment instructions (admins). For ACH this is the one place

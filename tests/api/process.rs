@@ -90,7 +90,7 @@ async fn sigterm_finishes_in_flight_requests_then_exits_cleanly() {
 }
 
 #[tokio::test]
-async fn dev_mode_seeds_demo_data_and_its_printed_curl_commands_work() {
+async fn dev_mode_seeds_demo_data_and_its_printed_payout_walk_works_in_bash() {
     let url = empty_database().await;
     let dev_dir = temp_dir("dev");
     let env: HashMap<String, String> = [
@@ -105,21 +105,46 @@ async fn dev_mode_seeds_demo_data_and_its_printed_curl_commands_work() {
 
     let mut child = command(&["dev"], &env, &dev_dir).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let block = read_dev_block(&mut child);
-    let results = run_curls(&block).await;
-    assert!(results.len() >= 11, "admins, eligibility, a create and a member: {block}");
-    for (line, status, body) in &results {
-        let expected = if line.contains("-X POST") { 201 } else { 200 };
-        assert_eq!(*status, expected, "{line}: {body}");
+    let base = block.lines().find_map(|l| l.strip_prefix("API      ")).and_then(|l| l.split_whitespace().next()).expect("the API line").to_string();
+    wait_ready(&base).await;
+
+    // Each demo person with a bearer token that works, and a console link that signs in as them.
+    let client = reqwest::Client::new();
+    let mut roles = Vec::new();
+    for name in ["Ava Sterling", "Noah Reyes", "Mia Chen", "Liam Patel"] {
+        let line = block.lines().find(|l| l.trim_start().starts_with(name)).unwrap_or_else(|| panic!("{name} in {block}"));
+        let token = line.split_whitespace().last().unwrap();
+        let me: Value = client.get(format!("{base}/api/me")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+        roles.push(me["data"]["adminRole"].as_str().unwrap_or_default().to_string());
     }
-    let created = results.iter().find(|(l, _, _)| l.contains("-X POST")).expect("a create command");
-    assert_eq!(created.2["data"]["createdCount"], 1, "the printed create command creates the head of the queue's payout");
-    let roles: Vec<&str> = results.iter().filter_map(|(_, _, b)| b["data"]["adminRole"].as_str()).collect();
     assert_eq!(roles, vec!["Super Admin", "Super Admin", "Manager", "Support"]);
-    let members: Vec<_> = results.iter().filter(|(l, _, b)| l.contains("/api/me") && b["data"]["adminRole"].is_null()).collect();
-    let eligibility = results.iter().find(|(l, _, _)| l.contains("/api/eligibility/status")).unwrap();
-    assert_eq!(eligibility.2["data"]["isEligible"], true, "the demo company can pay: {}", eligibility.2);
-    assert_eq!(members.len(), 2, "member by cookie and by bearer");
-    assert!(members.iter().all(|(_, _, b)| b["data"]["isFinanceManager"] == false));
+    assert!(block.contains("Member (head of the queue)"), "{block}");
+    let link = block.lines().find_map(|l| l.split_whitespace().find(|w| w.contains("/console/dev-login?as="))).expect("a console link per person");
+    let page = client.get(link).send().await.unwrap().text().await.unwrap();
+    assert_eq!(page.matches("Sign in as ").count(), 1, "the link's page offers just that person");
+    let sessions: Value = serde_json::from_str(&std::fs::read_to_string(dev_dir.join("sessions.json")).unwrap()).unwrap();
+    assert!(sessions.as_array().unwrap().iter().all(|s| s["userId"].is_string() && s["role"].is_string()), "user ids and roles");
+
+    // The revenue comes from dev mode's subscription service stand-in, not the fallback.
+    let ava = block.lines().find(|l| l.trim_start().starts_with("Ava Sterling")).unwrap().split_whitespace().last().unwrap().to_string();
+    let status: Value = client.get(format!("{base}/api/eligibility/status")).bearer_auth(&ava).send().await.unwrap().json().await.unwrap();
+    assert_eq!(status["data"]["revenueSource"], "subscription_service", "{status}");
+    assert_eq!(status["data"]["isEligible"], true, "the demo company can pay: {status}");
+
+    // The printed walk pastes into bash as it is (scripts/demo runs the same file).
+    let script = block.split_once("(or run scripts/demo).\n").expect("the payout walk").1.split("=====").next().unwrap().to_string();
+    assert_eq!(std::fs::read_to_string(dev_dir.join("demo.sh")).unwrap().contains(&script), true, "demo.sh holds the printed walk");
+    let out = std::process::Command::new("bash").arg("-c").arg(format!("set -e\n{script}")).current_dir(dev_dir.join(".")).output().unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{printed}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(printed.contains("\"status\":\"payment_sent\"") && printed.contains("\"status\":\"completed\""), "{printed}");
+    assert!(std::fs::read(dev_dir.join("receipt.pdf")).unwrap().starts_with(b"%PDF"), "the member's receipt");
+    assert!(std::fs::read(dev_dir.join("payout.ach")).unwrap().starts_with(b"101"), "the ACH file");
+    let completed: i64 = {
+        let db = PgPool::connect(&url).await.unwrap();
+        sqlx::query_scalar("SELECT count(*) FROM payout_management WHERE status = 'completed' AND created_at > now() - interval '1 hour'").fetch_one(&db).await.unwrap()
+    };
+    assert_eq!(completed, 1, "{printed}");
 
     // The data is believable: the numbers SPEC §11 asks for.
     let db = PgPool::connect(&url).await.unwrap();
@@ -146,17 +171,17 @@ async fn dev_mode_seeds_demo_data_and_its_printed_curl_commands_work() {
     sigterm(&child);
     assert!(wait_exit(&mut child, Duration::from_secs(15)).success());
 
-    // Re-running reuses the data and the still-valid sessions.
+    // Re-running reuses the data and the still-valid sessions, and says the demo funds are spent.
     let mut env2 = env.clone();
     env2.insert("PORT".into(), free_port().to_string());
     let mut child = command(&["dev"], &env2, &dev_dir).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let block2 = read_dev_block(&mut child);
     let users_after: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&db).await.unwrap();
     assert_eq!(users_after, users_before, "no second copy of the demo data");
-    let cookies = |b: &str| b.lines().filter(|l| l.contains("Cookie:")).map(|l| l.split_once("session_token=").map(|x| x.1.split('\'').next().unwrap_or_default().to_string())).collect::<Vec<_>>();
-    assert_eq!(cookies(&block), cookies(&block2), "sessions reused");
-    let again = run_curls(&block2).await;
-    assert!(again.iter().filter(|(l, _, _)| !l.contains("-X POST")).all(|(_, s, _)| *s == 200));
+    let tokens = |b: &str| b.lines().filter(|l| ["Ava", "Noah", "Mia", "Liam"].iter().any(|n| l.trim_start().starts_with(n))).map(|l| l.split_whitespace().last().unwrap_or_default().to_string()).collect::<Vec<_>>();
+    assert_eq!(tokens(&block), tokens(&block2), "sessions reused");
+    assert!(block2.contains("No payout can be created now") && block2.contains("./scripts/dev --reset"), "{block2}");
+    assert!(!dev_dir.join("demo.sh").exists(), "no walk that cannot work");
     let sessions: Value = serde_json::from_str(&std::fs::read_to_string(dev_dir.join("sessions.json")).unwrap()).unwrap();
     assert_eq!(sessions.as_array().unwrap().len() as i64, users_after, "a session for every demo user");
     sigterm(&child);

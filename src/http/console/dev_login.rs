@@ -2,7 +2,7 @@
 //! that sets the same Better Auth cookie the main app would. The route is merged into the
 //! router only when `AppState::dev_logins` is set, which only `payout-service dev` does.
 
-use axum::extract::{Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -32,8 +32,17 @@ fn logins(state: &AppState) -> Result<&[DevLogin], ConsoleError> {
     state.dev_logins.as_deref().ok_or_else(|| ConsoleError { err: AppError::NotFound("There is no such page".into()), dev: false })
 }
 
-async fn list(State(state): State<AppState>) -> Result<Response, ConsoleError> {
-    let people = logins(&state)?;
+/// `?as=<email>`: the page with only that person's button (the links dev mode prints).
+#[derive(Debug, Default, serde::Deserialize)]
+struct As {
+    #[serde(rename = "as")]
+    who: Option<String>,
+}
+
+async fn list(State(state): State<AppState>, Query(q): Query<As>) -> Result<Response, ConsoleError> {
+    let all = logins(&state)?;
+    let picked: Vec<DevLogin> = all.iter().filter(|p| q.who.as_deref().is_none_or(|w| w.eq_ignore_ascii_case(&p.email))).cloned().collect();
+    let people: &[DevLogin] = if picked.is_empty() { all } else { &picked };
     let button = |p: &DevLogin| match &p.role {
         Some(role) => format!("Sign in as {} ({role})", p.name),
         None => format!("Sign in as {} ({})", p.name, p.email),
@@ -53,13 +62,17 @@ async fn list(State(state): State<AppState>) -> Result<Response, ConsoleError> {
         html! {
             h1 { "Demo sign-in" }
             p.lede { "Dev mode only: pick a demo person. Outside dev mode this page does not exist; people arrive signed in from the Tenure app." }
-            section.card {
-                h2 { "Finance team" }
-                ul.people { @for p in people.iter().filter(|p| p.role.is_some()) { (form(p)) } }
+            @if people.iter().any(|p| p.role.is_some()) {
+                section.card {
+                    h2 { "Finance team" }
+                    ul.people { @for p in people.iter().filter(|p| p.role.is_some()) { (form(p)) } }
+                }
             }
-            section.card {
-                h2 { "Members" }
-                ul.people { @for p in people.iter().filter(|p| p.role.is_none()) { (form(p)) } }
+            @if people.iter().any(|p| p.role.is_none()) {
+                section.card {
+                    h2 { "Members" }
+                    ul.people { @for p in people.iter().filter(|p| p.role.is_none()) { (form(p)) } }
+                }
             }
         },
     );

@@ -6,7 +6,6 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 
 use super::harness::binary;
 
@@ -86,7 +85,8 @@ pub fn read_dev_block(child: &mut Child) -> String {
             break;
         }
         block.push_str(&line);
-        if line.starts_with("=====") && block.matches("=====").count() >= 2 && block.contains("demo sessions") {
+        // The banner's opening and closing rules.
+        if line.starts_with("=====") && block.lines().filter(|l| l.starts_with("=====")).count() >= 2 {
             break;
         }
     }
@@ -100,74 +100,3 @@ pub fn read_dev_block(child: &mut Child) -> String {
     block
 }
 
-/// Splits a command line the way a shell would for our printed commands (single quotes only).
-pub fn shell_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut any = false;
-    for c in line.chars() {
-        match c {
-            '\'' => {
-                quoted = !quoted;
-                any = true;
-            }
-            ' ' if !quoted => {
-                if any {
-                    words.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            _ => {
-                cur.push(c);
-                any = true;
-            }
-        }
-    }
-    if any {
-        words.push(cur);
-    }
-    words
-}
-
-/// Runs every runnable `curl` line of the block (method, headers, body); returns (line, status, body).
-pub async fn run_curls(block: &str) -> Vec<(String, u16, Value)> {
-    let client = reqwest::Client::new();
-    let mut results = Vec::new();
-    for line in block.lines().filter(|l| l.starts_with("curl ")) {
-        let words = shell_words(line);
-        let (mut method, mut url, mut headers, mut data) = ("GET".to_string(), String::new(), Vec::new(), None);
-        let mut i = 1;
-        while i < words.len() {
-            match words[i].as_str() {
-                "-s" => {}
-                "-X" => {
-                    i += 1;
-                    method = words[i].clone();
-                }
-                "-H" => {
-                    i += 1;
-                    headers.push(words[i].clone());
-                }
-                "-d" => {
-                    i += 1;
-                    data = Some(words[i].clone());
-                }
-                other => url = other.to_string(),
-            }
-            i += 1;
-        }
-        let mut req = client.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), &url);
-        for h in headers {
-            let (name, value) = h.split_once(": ").unwrap();
-            req = req.header(name, value);
-        }
-        if let Some(d) = data {
-            req = req.body(d);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        results.push((line.to_string(), status, res.json().await.unwrap_or(Value::Null)));
-    }
-    results
-}
