@@ -5,8 +5,9 @@
 //! are written to the log instead.
 //!
 //! A message that names a payout in `attach_receipt_of` (the "completed" email) carries the
-//! payout's receipt as a PDF, rendered here at send time by the same renderer as the download
-//! (so its hash is recorded in the payout's trail like any issued receipt). A receipt that cannot
+//! payout's receipt as a PDF, rendered at send time by the [`Receipts`] the sender is given —
+//! the download's renderer (`app` passes it in, so `notify` stays below `workflow`), and the
+//! receipt's hash is recorded in the payout's trail like any issued receipt. A receipt that cannot
 //! be rendered yet (the database is away) fails the attempt, to be retried like an SMTP error.
 
 use std::time::Duration;
@@ -23,9 +24,10 @@ use tokio::sync::watch;
 
 use crate::config::Settings;
 use crate::db::{self, outbox::ClaimedEmail};
-use crate::domain::change::Actor;
-use crate::domain::status::PayoutStatus;
-use crate::workflow::{self, Context};
+
+/// Renders the receipt of a payout for the "completed" email: `Ok(None)` when it should go
+/// without one (the payout is no longer completed), `Err` to retry the message later.
+pub type Receipts = std::sync::Arc<dyn Fn(String) -> futures_util::future::BoxFuture<'static, Result<Option<Vec<u8>>, String>> + Send + Sync>;
 
 /// The attached receipt's file name, as the download names it.
 fn receipt_filename(payout_id: &str) -> String {
@@ -67,8 +69,8 @@ pub fn transport(settings: &Settings) -> anyhow::Result<Transport> {
 
 pub struct Sender {
     pub db: PgPool,
-    /// What rendering an attached receipt needs.
-    pub ctx: Context,
+    /// Renders attached receipts; without it a message asking for one fails (and is retried).
+    pub receipts: Option<Receipts>,
     pub transport: Transport,
     pub instance: String,
     pub from: Mailbox,
@@ -81,11 +83,11 @@ pub struct Sender {
 }
 
 impl Sender {
-    pub fn new(settings: &Settings, ctx: Context, instance: String) -> anyhow::Result<Self> {
+    pub fn new(settings: &Settings, db: PgPool, instance: String, receipts: Option<Receipts>) -> anyhow::Result<Self> {
         let from = Mailbox::new(Some(settings.email.from_name.clone()), settings.email.from.parse()?);
         Ok(Sender {
-            db: ctx.db.clone(),
-            ctx,
+            db,
+            receipts,
             transport: transport(settings)?,
             instance,
             from,
@@ -171,19 +173,12 @@ impl Sender {
         }
     }
 
-    /// The payout's receipt for the "completed" email, rendered now. None when the payout is no
-    /// longer completed (its payment failed since): the message goes without it rather than
-    /// with a receipt for money that did not arrive.
+    /// The payout's receipt for the "completed" email, rendered now.
     async fn receipt(&self, payout_id: &str) -> Result<Option<Vec<u8>>, String> {
-        let payout = workflow::payouts::find(&self.ctx, payout_id).await.map_err(|e| format!("cannot read payout {payout_id} for its receipt: {e}"))?;
-        if payout.status != PayoutStatus::Completed {
-            tracing::warn!(payout.id = %payout_id, payout.status = %payout.status, "completed email sent without its receipt: the payout is no longer completed");
-            return Ok(None);
+        match &self.receipts {
+            Some(render) => render(payout_id.to_string()).await,
+            None => Err("this sender cannot render receipts".into()),
         }
-        workflow::documents::receipt(&self.ctx, &Actor::system(), &payout)
-            .await
-            .map(Some)
-            .map_err(|e| format!("cannot render the receipt of payout {payout_id}: {e}"))
     }
 
     async fn record(&self, m: &ClaimedEmail, result: Result<(), String>) -> Result<(), sqlx::Error> {
@@ -262,7 +257,7 @@ mod tests {
         let vars: HashMap<String, String> = HashMap::new();
         let settings = Settings::from_map(&vars, Purpose::Dev).unwrap();
         let db = sqlx::PgPool::connect_lazy("postgres://unused@127.0.0.1:1/x").unwrap();
-        let sender = super::Sender::new(&settings, crate::workflow::Context::new(&settings, db), "test".into()).unwrap();
+        let sender = super::Sender::new(&settings, db, "test".into(), None).unwrap();
         assert_eq!(sender.from.to_string(), "Home Solutions <payouts@localhost>");
         assert!(matches!(sender.transport, super::Transport::Log));
     }

@@ -161,6 +161,24 @@ pub async fn receipt(ctx: &Context, by: &Actor, p: &Payout) -> AppResult<Vec<u8>
     Ok(pdf)
 }
 
+/// The receipts the email sender attaches to the "completed" email (`notify` cannot reach
+/// `workflow`, so `app` hands it this). None when the payout is no longer completed (its payment
+/// failed since the email was queued): the message goes without it rather than with a receipt
+/// for money that did not arrive. The issue is recorded in the trail as by the system.
+pub fn emailed_receipts(ctx: Context) -> crate::notify::sender::Receipts {
+    std::sync::Arc::new(move |payout_id: String| {
+        let ctx = ctx.clone();
+        Box::pin(async move {
+            let payout = crate::workflow::payouts::find(&ctx, &payout_id).await.map_err(|e| format!("cannot read payout {payout_id} for its receipt: {e}"))?;
+            if payout.status != PayoutStatus::Completed {
+                tracing::warn!(payout.id = %payout_id, payout.status = %payout.status, "completed email sent without its receipt: the payout is no longer completed");
+                return Ok(None);
+            }
+            receipt(&ctx, &Actor::system(), &payout).await.map(Some).map_err(|e| format!("cannot render the receipt of payout {payout_id}: {e}"))
+        })
+    })
+}
+
 /// The instructions as a document for the finance team (masked destination only).
 pub async fn instructions_pdf(ctx: &Context, p: &Payout) -> AppResult<Vec<u8>> {
     if !p.processing.has_instructions() {
