@@ -84,7 +84,7 @@ pub fn spawn_background(state: &AppState, shutdown: watch::Receiver<bool>) -> Ve
             }
         }));
     }
-    match crate::notify::sender::Sender::new(&state.settings, state.db.clone(), state.instance_id.clone()) {
+    match crate::notify::sender::Sender::new(&state.settings, state.db.clone(), state.instance_id.clone(), Some(crate::workflow::documents::emailed_receipts(state.ctx.clone()))) {
         Ok(sender) => tasks.push(tokio::spawn(sender.run(state.settings.email.outbox_poll_interval, shutdown.clone()))),
         Err(e) => tracing::error!(error.message = %e, "email sender not started"),
     }

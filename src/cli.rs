@@ -220,6 +220,10 @@ async fn dev_serve(settings: Settings, url: &str, reset: bool, private: bool) ->
     let dir = dev::dev_dir();
     dev::write_sessions_file(&dir, &sessions)?;
     let mut settings = settings;
+    if std::env::var("PUBLIC_BASE_URL").map_or(true, |v| v.trim().is_empty()) && settings.http.port != 0 {
+        // Emails' links point at this dev server, whatever port it runs on.
+        settings.http.public_base_url = format!("http://localhost:{}", settings.http.port);
+    }
     if std::env::var("SUBSCRIPTION_SERVICE_URL").map_or(true, |v| v.trim().is_empty()) {
         // The subscription service's stand-in, answering from the demo data.
         settings.subscription.url = dev::standin::start(pool.clone()).await?;

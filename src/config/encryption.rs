@@ -23,9 +23,9 @@ impl EncryptionSettings {
             let key = if raw.is_empty() && purpose == Purpose::Dev { DEV_ENCRYPTION_KEY } else { raw };
             if purpose == Purpose::Serve || purpose == Purpose::Dev {
                 if key.is_empty() {
-                    p.push("is required: exactly 32 characters".into());
-                } else if key.chars().count() != 32 || key.len() != 32 {
-                    p.push(format!("must be exactly 32 ASCII characters (256 bits); got {}", key.chars().count()));
+                    p.push("is required: 32 ASCII characters (32 bytes, 256 bits), e.g. from `openssl rand -base64 24`".into());
+                } else if let Some(problem) = key_length_problem(key) {
+                    p.push(problem);
                 }
             }
             (!key.is_empty()).then(|| SecretString::from(key))
@@ -33,8 +33,8 @@ impl EncryptionSettings {
         let previous_keys = r.read("ENCRYPTION_KEY_PREVIOUS", "", |raw, p| {
             let mut keys = Vec::new();
             for (i, k) in list(raw).into_iter().enumerate() {
-                if k.len() != 32 || k.chars().count() != 32 {
-                    p.push(format!("key #{} must be exactly 32 ASCII characters; got {}", i + 1, k.chars().count()));
+                if let Some(problem) = key_length_problem(&k) {
+                    p.push(format!("key #{}: {problem}", i + 1));
                 } else {
                     keys.push(SecretString::from(k));
                 }
@@ -42,5 +42,22 @@ impl EncryptionSettings {
             keys
         });
         EncryptionSettings { key, previous_keys }
+    }
+}
+
+/// The key is used as its bytes (no base64 or hex decoding), and AES-256 needs exactly 32 of them;
+/// only ASCII is accepted, as the old service counted characters. Counting characters misleads
+/// for non-ASCII text ("é" is 2 bytes), so the message speaks of bytes and says what to use.
+fn key_length_problem(key: &str) -> Option<String> {
+    let (bytes, chars) = (key.len(), key.chars().count());
+    if !key.is_ascii() {
+        Some(format!(
+            "must be exactly 32 ASCII characters (32 bytes, 256 bits); this value has non-ASCII characters, \
+             so its {chars} characters take {bytes} bytes. Use 32 ASCII characters, e.g. from `openssl rand -base64 24`"
+        ))
+    } else if bytes != 32 {
+        Some(format!("must be exactly 32 ASCII characters (32 bytes, 256 bits), e.g. from `openssl rand -base64 24`; this value has {bytes}"))
+    } else {
+        None
     }
 }

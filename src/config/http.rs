@@ -21,6 +21,10 @@ pub struct HttpSettings {
     /// How many `X-Forwarded-For` hops to trust (0 = use the peer address; `true` = 1, `false` = 0).
     /// `TRUST_PROXY`, default `0`.
     pub trust_proxy: u32,
+    /// Where people reach the service from outside, without a trailing slash: emails build their
+    /// links (receipt, console) from it, e.g. `https://payouts.tenure.example`. Required in
+    /// production (the default only suits development). `PUBLIC_BASE_URL`, default `http://localhost:3002`.
+    pub public_base_url: String,
     pub rate_limit: RateLimitSettings,
 }
 
@@ -64,6 +68,7 @@ impl HttpSettings {
             "false" => 0,
             _ => parse::<u32>(raw, "the number of proxy hops to trust (0 = none)", p),
         });
+        let public_base_url = r.read("PUBLIC_BASE_URL", "http://localhost:3002", public_base_url);
         let rate_limit = RateLimitSettings {
             max: r.positive("RATE_LIMIT_MAX", "100"),
             window: Duration::from_secs(r.positive("RATE_LIMIT_WINDOW_SECS", "900").into()),
@@ -74,8 +79,36 @@ impl HttpSettings {
                 "'memory' or 'postgres'",
             ),
         };
-        HttpSettings { host, port, request_timeout, allowed_origins, trust_proxy, rate_limit }
+        HttpSettings { host, port, request_timeout, allowed_origins, trust_proxy, public_base_url, rate_limit }
     }
+}
+
+/// An absolute http(s) URL with a host and no query or fragment; a trailing slash is dropped so
+/// that `{base}/api/...` never doubles it. A path prefix (behind a proxy) is kept.
+fn public_base_url(raw: &str, p: &mut Vec<String>) -> String {
+    let base = raw.trim_end_matches('/');
+    let rest = base.strip_prefix("https://").or_else(|| base.strip_prefix("http://"));
+    let host = rest.map(|r| r.split('/').next().unwrap_or_default()).unwrap_or_default();
+    let ok = rest.is_some()
+        && !host.is_empty()
+        && !base.contains(['?', '#', ' ', '\\'])
+        && !host.contains('@')
+        && axum::http::HeaderValue::from_str(base).is_ok();
+    if !ok {
+        p.push(format!("'{raw}' is not an absolute http(s) URL like https://payouts.example.com (emails link to it)"));
+    }
+    base.to_string()
+}
+
+/// Whether a public base URL points at this machine (fine in development, never in production).
+pub(super) fn is_local(base: &str) -> bool {
+    let rest = base.split_once("://").map(|(_, r)| r).unwrap_or(base);
+    let host = rest.split('/').next().unwrap_or_default();
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    matches!(host, "localhost" | "127.0.0.1" | "::1" | "0.0.0.0")
 }
 
 /// `IpAddr` with a default, so a bad value can be reported alongside the others.

@@ -162,6 +162,12 @@ impl Settings {
         if settings.email.smtp_host.is_none() && settings.environment == Environment::Production {
             r.problem("SMTP_HOST", "is required in production (without it emails are only logged)".into());
         }
+        if settings.environment == Environment::Production && http::is_local(&settings.http.public_base_url) {
+            r.problem(
+                "PUBLIC_BASE_URL",
+                format!("is '{}' in production: set where members reach the service (emails link to it), e.g. https://payouts.example.com", settings.http.public_base_url),
+            );
+        }
         settings
     }
 

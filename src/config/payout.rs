@@ -32,6 +32,12 @@ pub struct PayoutRules {
     pub allow_creator_approval: bool,
     /// Printed on receipts and instructions. `COMPANY_NAME`, default `Tenure`.
     pub company_name: String,
+    /// The company's postal address on receipts, lines separated by `;` or a newline.
+    /// `COMPANY_ADDRESS`, default `100 Main Street; Springfield, IL 62701`.
+    pub company_address: Vec<String>,
+    /// Where members write with questions: on receipts and in emails.
+    /// `SUPPORT_EMAIL`, default `support@localhost`.
+    pub support_email: String,
 }
 
 impl PayoutRules {
@@ -42,15 +48,24 @@ impl PayoutRules {
         let backup_withholding_rate = r.read("BACKUP_WITHHOLDING_RATE", "0.24", |raw, p| {
             let rate = parse::<Decimal>(raw, "a decimal rate such as 0.24", p);
             if rate < Decimal::ZERO || rate > Decimal::ONE {
-                p.push("must be between 0 and 1".into());
+                p.push(format!("must be a share between 0 and 1 (0.24 is 24%), not {rate}"));
             }
             rate
         });
-        if retention_fee + reward_per_winner * backup_withholding_rate > reward_per_winner
+        // Needs the rate, which is read after the fee (`.env.example` order). Only a rate in range
+        // is combined: a bad rate is BACKUP_WITHHOLDING_RATE's problem alone, not the fee's.
+        let rate_in_range = backup_withholding_rate >= Decimal::ZERO && backup_withholding_rate <= Decimal::ONE;
+        if rate_in_range
             && reward_per_winner > Decimal::ZERO
+            && retention_fee + reward_per_winner * backup_withholding_rate > reward_per_winner
         {
-            // Needs the rate, which is read after the fee (`.env.example` order).
-            r.problem("RETENTION_FEE", "with the withholding it would exceed REWARD_PER_WINNER (negative net)".into());
+            r.problem(
+                "RETENTION_FEE",
+                format!(
+                    "{retention_fee} plus the backup withholding ({backup_withholding_rate} of {reward_per_winner}) is more than REWARD_PER_WINNER, \
+                     so a member without a W-9 would be paid a negative amount: lower RETENTION_FEE or BACKUP_WITHHOLDING_RATE"
+                ),
+            );
         }
         PayoutRules {
             payout_threshold,
@@ -69,6 +84,15 @@ impl PayoutRules {
             }),
             allow_creator_approval: r.boolean("ALLOW_CREATOR_APPROVAL", "false"),
             company_name: r.text("COMPANY_NAME", "Tenure"),
+            company_address: r.read("COMPANY_ADDRESS", "100 Main Street; Springfield, IL 62701", |raw, _| {
+                raw.split([';', '\n']).map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect()
+            }),
+            support_email: r.read("SUPPORT_EMAIL", "support@localhost", |raw, p| {
+                if !raw.contains('@') || raw.contains(char::is_whitespace) {
+                    p.push(format!("'{raw}' is not an email address"));
+                }
+                raw.to_string()
+            }),
         }
     }
 }

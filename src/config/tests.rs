@@ -76,6 +76,7 @@ fn production_enables_the_scheduler_and_needs_smtp() {
     let err = Settings::from_map(&v, Purpose::Serve).unwrap_err();
     assert_eq!(err.0[0].variable, "SMTP_HOST");
     v.insert("SMTP_HOST".into(), "smtp.example.com".into());
+    v.insert("PUBLIC_BASE_URL".into(), "https://payouts.tenure.example".into());
     assert!(Settings::from_map(&v, Purpose::Serve).unwrap().scheduler_enabled());
 }
 
@@ -199,4 +200,94 @@ fn the_bank_profile_is_all_or_nothing_and_every_bad_value_is_named() {
 
     let dev = Settings::from_map(&HashMap::new(), Purpose::Dev).unwrap();
     assert!(dev.bank.ach.is_some() && dev.bank.payer.is_some() && dev.bank.originating_account.is_some(), "dev ships a demo profile");
+}
+
+/// Issue 14: a non-ASCII key of 32 characters is more than 32 bytes; the message says bytes and
+/// what to use, never "not 32 characters … got 32".
+#[test]
+fn a_non_ascii_encryption_key_is_measured_in_bytes() {
+    let mut v = valid();
+    let key = "ééééééééééééééééabcdefghijklmnop"; // 32 characters, 48 bytes
+    assert_eq!(key.chars().count(), 32);
+    v.insert("ENCRYPTION_KEY".into(), key.into());
+    v.insert("ENCRYPTION_KEY_PREVIOUS".into(), format!("fedcba9876543210fedcba9876543210,{key}"));
+    let err = Settings::from_map(&v, Purpose::Serve).unwrap_err();
+    let current = err.0.iter().find(|p| p.variable == "ENCRYPTION_KEY").expect("the key is named");
+    assert!(current.message.contains("32 bytes") && current.message.contains("non-ASCII"), "{}", current.message);
+    assert!(current.message.contains("48 bytes") && current.message.contains("32 characters"), "{}", current.message);
+    assert!(current.message.contains("openssl rand -base64 24"), "says what to do: {}", current.message);
+    assert!(!current.message.contains(key), "never echoes the secret");
+    let previous = err.0.iter().find(|p| p.variable == "ENCRYPTION_KEY_PREVIOUS").expect("the old key is named");
+    assert!(previous.message.starts_with("key #2: ") && previous.message.contains("non-ASCII"), "{}", previous.message);
+
+    v.insert("ENCRYPTION_KEY".into(), "too-short".into());
+    v.remove("ENCRYPTION_KEY_PREVIOUS");
+    let err = Settings::from_map(&v, Purpose::Serve).unwrap_err();
+    assert_eq!(err.0.len(), 1);
+    assert!(err.0[0].message.contains("this value has 9"), "{}", err.0[0].message);
+    // `openssl rand -base64 24` gives 32 ASCII characters: accepted.
+    v.insert("ENCRYPTION_KEY".into(), "q1Zb3Jk0Xv+9mN2pL7sT4wYc8dHfA6eR".into());
+    assert!(Settings::from_map(&v, Purpose::Serve).is_ok());
+}
+
+/// Issue 14: a withholding rate out of range is BACKUP_WITHHOLDING_RATE's problem, not the
+/// retention fee's; a fee that with a valid rate leaves a negative net names both.
+#[test]
+fn a_bad_withholding_rate_is_reported_against_its_own_variable() {
+    let mut v = valid();
+    v.insert("BACKUP_WITHHOLDING_RATE".into(), "1.5".into());
+    let err = Settings::from_map(&v, Purpose::Serve).unwrap_err();
+    let named: Vec<_> = err.0.iter().map(|p| p.variable).collect();
+    assert_eq!(named, ["BACKUP_WITHHOLDING_RATE"], "{err}");
+    assert!(err.0[0].message.contains("between 0 and 1") && err.0[0].message.contains("1.5"), "{}", err.0[0].message);
+
+    v.insert("BACKUP_WITHHOLDING_RATE".into(), "0.5".into());
+    v.insert("RETENTION_FEE".into(), "60000".into());
+    let err = Settings::from_map(&v, Purpose::Serve).unwrap_err();
+    assert_eq!(err.0.iter().map(|p| p.variable).collect::<Vec<_>>(), ["RETENTION_FEE"]);
+    assert!(err.0[0].message.contains("BACKUP_WITHHOLDING_RATE") && err.0[0].message.contains("negative"), "{}", err.0[0].message);
+}
+
+/// Issue 14: emails link from PUBLIC_BASE_URL; a trailing slash is dropped, anything but an
+/// absolute http(s) URL is refused, and production refuses the development default.
+#[test]
+fn the_public_base_url_is_an_absolute_http_url() {
+    let s = Settings::from_map(&valid(), Purpose::Serve).unwrap();
+    assert_eq!(s.http.public_base_url, "http://localhost:3002");
+    for (raw, expected) in [
+        ("https://payouts.tenure.example", "https://payouts.tenure.example"),
+        ("https://payouts.tenure.example/", "https://payouts.tenure.example"),
+        ("https://tenure.example/payouts/", "https://tenure.example/payouts"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+    ] {
+        let mut v = valid();
+        v.insert("PUBLIC_BASE_URL".into(), raw.into());
+        assert_eq!(Settings::from_map(&v, Purpose::Serve).unwrap().http.public_base_url, expected, "{raw}");
+    }
+    for raw in ["payouts.tenure.example", "ftp://tenure.example", "https://", "https://tenure.example/?x=1", "https://a b.example", "https://user@tenure.example"] {
+        let mut v = valid();
+        v.insert("PUBLIC_BASE_URL".into(), raw.into());
+        let err = Settings::from_map(&v, Purpose::Serve).unwrap_err();
+        assert_eq!(err.0[0].variable, "PUBLIC_BASE_URL", "{raw}");
+        assert!(err.0[0].message.contains("absolute http(s) URL"), "{}", err.0[0].message);
+    }
+    let mut v = valid();
+    v.insert("NODE_ENV".into(), "production".into());
+    v.insert("SMTP_HOST".into(), "smtp.example.com".into());
+    let err = Settings::from_map(&v, Purpose::Serve).unwrap_err();
+    assert_eq!(err.0.iter().map(|p| p.variable).collect::<Vec<_>>(), ["PUBLIC_BASE_URL"]);
+    v.insert("PUBLIC_BASE_URL".into(), "https://payouts.tenure.example".into());
+    assert!(Settings::from_map(&v, Purpose::Serve).is_ok());
+}
+
+#[test]
+fn the_company_address_is_split_into_lines() {
+    let mut v = valid();
+    v.insert("COMPANY_ADDRESS".into(), "Tenure Inc.; 1 Market St, Suite 5 ;San Francisco, CA 94105".into());
+    v.insert("SUPPORT_EMAIL".into(), "help@tenure.example".into());
+    let s = Settings::from_map(&v, Purpose::Serve).unwrap();
+    assert_eq!(s.payout.company_address, ["Tenure Inc.", "1 Market St, Suite 5", "San Francisco, CA 94105"]);
+    assert_eq!(s.payout.support_email, "help@tenure.example");
+    v.insert("SUPPORT_EMAIL".into(), "nobody".into());
+    assert_eq!(Settings::from_map(&v, Purpose::Serve).unwrap_err().0[0].variable, "SUPPORT_EMAIL");
 }

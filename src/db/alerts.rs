@@ -55,15 +55,25 @@ pub async fn eligible_alert_today(tx: &mut Transaction<'_, Postgres>) -> Result<
     .await
 }
 
-/// Active admins (status active or unset), who receive admin emails.
-pub async fn active_admins(tx: &mut Transaction<'_, Postgres>) -> Result<Vec<(i32, String, Option<String>)>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"SELECT id, email::text AS "email!", name FROM admin
+/// An admin who receives admin emails.
+#[derive(Debug, Clone)]
+pub struct AdminRecipient {
+    pub id: i32,
+    pub email: String,
+    pub name: Option<String>,
+    /// As the main app spells it: "Super Admin", "Manager" or "Support".
+    pub role: Option<String>,
+}
+
+/// Active admins (status active or unset), who receive admin emails, with their role.
+pub async fn active_admins(tx: &mut Transaction<'_, Postgres>) -> Result<Vec<AdminRecipient>, sqlx::Error> {
+    sqlx::query_as!(
+        AdminRecipient,
+        r#"SELECT id, email::text AS "email!", name, role::text AS role FROM admin
            WHERE lower(coalesce(status, 'active')) = 'active' ORDER BY id"#
     )
     .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.email, r.name)).collect())
+    .await
 }
 
 /// An alert as the console lists it.

@@ -50,6 +50,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "payment_files",
         sql: include_str!("../../migrations/0007_payment_files.sql"),
     },
+    Migration {
+        version: 8,
+        name: "outbox_receipt_attachment",
+        sql: include_str!("../../migrations/0008_outbox_receipt_attachment.sql"),
+    },
 ];
 
 const HISTORY_DDL: &str = "CREATE TABLE IF NOT EXISTS payout_schema_migrations (

@@ -13,6 +13,8 @@ pub struct NewEmail<'a> {
     pub body_text: &'a str,
     pub body_html: &'a str,
     pub payout_id: Option<&'a str>,
+    /// Attach this payout's receipt (rendered at send time).
+    pub attach_receipt_of: Option<&'a str>,
 }
 
 /// A message this instance claimed for sending.
@@ -27,6 +29,8 @@ pub struct ClaimedEmail {
     pub subject: String,
     pub body_text: String,
     pub body_html: Option<String>,
+    /// The payout whose receipt is rendered and attached as a PDF when the message is sent.
+    pub attach_receipt_of: Option<String>,
     /// Counting this one.
     pub attempts: i32,
 }
@@ -42,8 +46,8 @@ pub struct OutboxStats {
 /// Inserts the message unless one with its dedupe key exists; true when inserted.
 pub async fn insert(tx: &mut Transaction<'_, Postgres>, email: NewEmail<'_>) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query!(
-        "INSERT INTO payout_email_outbox (dedupe_key, template, recipient, subject, body_text, body_html, payout_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        "INSERT INTO payout_email_outbox (dedupe_key, template, recipient, subject, body_text, body_html, payout_id, attach_receipt_of)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (dedupe_key) DO NOTHING",
         email.dedupe_key,
         email.template,
@@ -52,6 +56,7 @@ pub async fn insert(tx: &mut Transaction<'_, Postgres>, email: NewEmail<'_>) -> 
         email.body_text,
         email.body_html,
         email.payout_id,
+        email.attach_receipt_of,
     )
     .execute(&mut **tx)
     .await?
@@ -71,7 +76,7 @@ pub async fn claim_batch(db: &PgPool, instance: &str, lease_secs: f64, limit: i6
              WHERE status = 'pending' AND next_attempt_at <= now() AND (claimed_until IS NULL OR claimed_until < now())
              ORDER BY next_attempt_at, created_at LIMIT $3
              FOR UPDATE SKIP LOCKED)
-         RETURNING id, claim_token AS "claim_token!", dedupe_key, template, recipient, subject, body_text, body_html, attempts"#,
+         RETURNING id, claim_token AS "claim_token!", dedupe_key, template, recipient, subject, body_text, body_html, attach_receipt_of, attempts"#,
         instance,
         lease_secs,
         limit,

@@ -93,12 +93,16 @@ mod tests {
     #[test]
     fn templates_typeset_into_pdfs_with_embedded_fonts() {
         let data = serde_json::json!({
-            "company": "Tenure", "payoutId": "PO-20261123-TEST", "recipient": { "name": "A <B> & \"C\" #x", "email": "a@b.c" },
+            "company": "Tenure", "companyAddress": ["100 Main Street", "Springfield, IL 62701"], "supportEmail": "support@tenure.example",
+            "payoutId": "PO-20261123-TEST",
+            "recipient": { "name": "A <B> & \"C\" #x", "email": "a@b.c", "address": ["12 Elm Street", "Apt 4 #x", "Austin, TX 78701"] },
             "method": "ACH bank transfer", "destination": "Checking ••••6789, First Bank",
             "lineItems": [{ "label": "Reward", "amount": "$100,000.00" }, { "label": "Retention fee (12 months of membership, prepaid)", "amount": "−$300.00" },
                           { "label": "Federal backup withholding", "amount": "−$24,000.00" }],
             "gross": "$100,000.00", "net": "$75,700.00", "sentDate": "November 20, 2026", "completedDate": "November 22, 2026",
-            "confirmationNumber": "FED-1", "withholdingNote": "None", "taxYear": 2026, "issuedAt": "November 23, 2026",
+            "confirmationNumber": "FED-1", "withholdingNote": "$24,000.00 federal backup withholding (24%, no W-9 on file)", "taxYear": 2026,
+            "taxNote": "Tax: no W-9 was on file, so federal backup withholding of 24% ($24,000.00) was withheld and paid to the IRS. The reward of $100,000.00 and the amount withheld are reported on Form 1099-MISC for tax year 2026.",
+            "issuedAt": "November 23, 2026",
             "approvedBy": "x@y.z", "generatedAt": "November 21, 2026"
         });
         for (name, template) in [("receipt", RECEIPT_TEMPLATE), ("instructions", INSTRUCTIONS_TEMPLATE)] {
@@ -111,5 +115,15 @@ mod tests {
             let text = String::from_utf8_lossy(&pdf);
             assert!(text.contains("/FontFile"), "fonts are embedded");
         }
+        // A member with no address on file and a W-9: the receipt still typesets.
+        let mut w9 = data.clone();
+        w9["recipient"]["address"] = serde_json::json!([]);
+        w9["withholdingNote"] = "None: W-9 on file".into();
+        w9["taxNote"] = "Tax: your W-9 is on file, so nothing was withheld. The whole reward of $100,000.00 is reported to the IRS on Form 1099-MISC for tax year 2026.".into();
+        let pdf = render(RECEIPT_TEMPLATE, &w9).unwrap();
+        if let Some(dir) = std::env::var_os("PAYOUT_PDF_SAMPLES") {
+            std::fs::write(std::path::Path::new(&dir).join("receipt-w9.pdf"), &pdf).unwrap();
+        }
+        assert!(pdf.starts_with(b"%PDF-"));
     }
 }

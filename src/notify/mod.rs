@@ -17,6 +17,8 @@ pub struct Email {
     pub body_text: String,
     pub body_html: String,
     pub payout_id: Option<String>,
+    /// The payout whose receipt goes with the message as a PDF, rendered when it is sent.
+    pub attach_receipt_of: Option<String>,
 }
 
 /// Adds the message to the outbox unless one with its dedupe key exists. Returns whether it was added.
@@ -31,6 +33,7 @@ pub async fn enqueue(tx: &mut Transaction<'_, Postgres>, email: &Email) -> Resul
             body_text: &email.body_text,
             body_html: &email.body_html,
             payout_id: email.payout_id.as_deref(),
+            attach_receipt_of: email.attach_receipt_of.as_deref(),
         },
     )
     .await

@@ -3,10 +3,16 @@
 //! retries failures `EMAIL_MAX_ATTEMPTS` times `EMAIL_RETRY_INTERVAL_SECS` apart, and raises an
 //! admin alert for a message that finally fails. Without SMTP_HOST (outside production) messages
 //! are written to the log instead.
+//!
+//! A message that names a payout in `attach_receipt_of` (the "completed" email) carries the
+//! payout's receipt as a PDF, rendered at send time by the [`Receipts`] the sender is given —
+//! the download's renderer (`app` passes it in, so `notify` stays below `workflow`), and the
+//! receipt's hash is recorded in the payout's trail like any issued receipt. A receipt that cannot
+//! be rendered yet (the database is away) fails the attempt, to be retried like an SMTP error.
 
 use std::time::Duration;
 
-use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::message::{header::ContentType, Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -18,6 +24,15 @@ use tokio::sync::watch;
 
 use crate::config::Settings;
 use crate::db::{self, outbox::ClaimedEmail};
+
+/// Renders the receipt of a payout for the "completed" email: `Ok(None)` when it should go
+/// without one (the payout is no longer completed), `Err` to retry the message later.
+pub type Receipts = std::sync::Arc<dyn Fn(String) -> futures_util::future::BoxFuture<'static, Result<Option<Vec<u8>>, String>> + Send + Sync>;
+
+/// The attached receipt's file name, as the download names it.
+fn receipt_filename(payout_id: &str) -> String {
+    format!("receipt-{payout_id}.pdf")
+}
 
 /// How many due messages one claim takes.
 const BATCH: i64 = 20;
@@ -54,6 +69,8 @@ pub fn transport(settings: &Settings) -> anyhow::Result<Transport> {
 
 pub struct Sender {
     pub db: PgPool,
+    /// Renders attached receipts; without it a message asking for one fails (and is retried).
+    pub receipts: Option<Receipts>,
     pub transport: Transport,
     pub instance: String,
     pub from: Mailbox,
@@ -66,10 +83,11 @@ pub struct Sender {
 }
 
 impl Sender {
-    pub fn new(settings: &Settings, db: PgPool, instance: String) -> anyhow::Result<Self> {
+    pub fn new(settings: &Settings, db: PgPool, instance: String, receipts: Option<Receipts>) -> anyhow::Result<Self> {
         let from = Mailbox::new(Some(settings.email.from_name.clone()), settings.email.from.parse()?);
         Ok(Sender {
             db,
+            receipts,
             transport: transport(settings)?,
             instance,
             from,
@@ -111,7 +129,8 @@ impl Sender {
     async fn deliver(&self, m: &ClaimedEmail) -> Result<(), String> {
         match &self.transport {
             Transport::Log => {
-                tracing::info!(email.template = %m.template, email.to = %m.recipient, email.subject = %m.subject, body = %m.body_text, "email (no SMTP_HOST: logged, not sent)");
+                let attachment = m.attach_receipt_of.as_ref().map(|id| receipt_filename(id)).unwrap_or_default();
+                tracing::info!(email.template = %m.template, email.to = %m.recipient, email.subject = %m.subject, email.attachment = %attachment, body = %m.body_text, "email (no SMTP_HOST: logged, not sent)");
                 Ok(())
             }
             Transport::Smtp(smtp) => {
@@ -124,6 +143,17 @@ impl Sender {
                         .singlepart(text)
                         .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html.clone())),
                     None => MultiPart::mixed().singlepart(text),
+                };
+                // With an attachment: mixed(alternative(text, html), receipt.pdf).
+                let body = match &m.attach_receipt_of {
+                    Some(payout_id) => match self.receipt(payout_id).await? {
+                        Some(pdf) => {
+                            let pdf_type = ContentType::parse("application/pdf").map_err(|e| e.to_string())?;
+                            MultiPart::mixed().multipart(body).singlepart(Attachment::new(receipt_filename(payout_id)).body(pdf, pdf_type))
+                        }
+                        None => body,
+                    },
+                    None => body,
                 };
                 let message = Message::builder()
                     .from(self.from.clone())
@@ -140,6 +170,14 @@ impl Sender {
                     Err(_) => Err(format!("the SMTP server did not finish within {} s", limit.as_secs_f64())),
                 }
             }
+        }
+    }
+
+    /// The payout's receipt for the "completed" email, rendered now.
+    async fn receipt(&self, payout_id: &str) -> Result<Option<Vec<u8>>, String> {
+        match &self.receipts {
+            Some(render) => render(payout_id.to_string()).await,
+            None => Err("this sender cannot render receipts".into()),
         }
     }
 
@@ -219,7 +257,7 @@ mod tests {
         let vars: HashMap<String, String> = HashMap::new();
         let settings = Settings::from_map(&vars, Purpose::Dev).unwrap();
         let db = sqlx::PgPool::connect_lazy("postgres://unused@127.0.0.1:1/x").unwrap();
-        let sender = super::Sender::new(&settings, db, "test".into()).unwrap();
+        let sender = super::Sender::new(&settings, db, "test".into(), None).unwrap();
         assert_eq!(sender.from.to_string(), "Home Solutions <payouts@localhost>");
         assert!(matches!(sender.transport, super::Transport::Log));
     }

@@ -38,21 +38,21 @@ pub async fn apply(ctx: &Context, payout_id: &str, by: &Actor, origin: &audit::O
             // Found changed: the reset commits (approvals and instructions cleared, everyone
             // told), and the caller hears why nothing was paid.
             if let Ok(Decision::Change(reset)) = decide(&before, &PayoutAction::ResetDestination, &facts, by, &ctx.rules.change()) {
-                write(&mut tx, &before, *reset, origin).await?;
+                write(ctx, &mut tx, &before, *reset, origin).await?;
                 tx.commit().await?;
             }
             return Err(AppError::from_refusal(Refusal::DestinationChanged, &before.payout_id));
         }
         Err(refusal) => return Err(AppError::from_refusal(refusal, &before.payout_id)),
     };
-    let after = write(&mut tx, &before, step, origin).await?;
+    let after = write(ctx, &mut tx, &before, step, origin).await?;
     let after = with_policy(ctx, after);
     tx.commit().await?;
     Ok(Applied { before, after, facts, changed: true })
 }
 
 /// Writes a decided step: the row with compare-and-set, its audit row, its effects and emails.
-pub(crate) async fn write(tx: &mut Transaction<'_, Postgres>, before: &Payout, step: crate::domain::change::Step, origin: &audit::Origin) -> AppResult<Payout> {
+pub(crate) async fn write(ctx: &Context, tx: &mut Transaction<'_, Postgres>, before: &Payout, step: crate::domain::change::Step, origin: &audit::Origin) -> AppResult<Payout> {
     let after = db::payouts::update(tx, before, &step.after)
         .await?
         // The row is locked, so this means a bug, not a race: refuse rather than write blind.
@@ -75,7 +75,7 @@ pub(crate) async fn write(tx: &mut Transaction<'_, Postgres>, before: &Payout, s
     for effect in &step.effects {
         run_effect(tx, before, effect).await?;
     }
-    notices::send(tx, &after, &step.notices).await?;
+    notices::send(ctx, tx, &after, &step.notices).await?;
     Ok(after)
 }
 

@@ -40,6 +40,8 @@ pub struct Context {
     pub eligibility_check_cron: Arc<str>,
     /// The bank profile and payer the payment and tax files use (SPEC §14).
     pub bank: Arc<BankSettings>,
+    /// Where people reach the service (`PUBLIC_BASE_URL`, no trailing slash): emails link from it.
+    pub public_base_url: Arc<str>,
 }
 
 impl Context {
@@ -56,6 +58,7 @@ impl Context {
             rules: Arc::new(settings.payout.clone()),
             eligibility_check_cron: settings.jobs.eligibility_check_cron.as_str().into(),
             bank: Arc::new(settings.bank.clone()),
+            public_base_url: settings.http.public_base_url.as_str().into(),
         }
     }
 }

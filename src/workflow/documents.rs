@@ -70,6 +70,51 @@ async fn calculation(ctx: &Context, p: &Payout) -> AppResult<Calculation> {
     Ok(effective_calculation(p, has_w9, &ctx.rules.calculation()))
 }
 
+/// The Withholding row and the tax footnote: with a W-9 on file nothing is withheld and the whole
+/// reward is reported; without one, backup withholding at the rate shown was withheld and is
+/// reported with it.
+fn tax_notes(calc: &Calculation, tax_year: i32) -> (String, String) {
+    if calc.has_w9 && calc.withholding_amount == Money::ZERO {
+        (
+            "None: W-9 on file".into(),
+            format!(
+                "Tax: your W-9 is on file, so nothing was withheld. The whole reward of {} is reported to the IRS on Form 1099-MISC for tax year {tax_year}.",
+                calc.gross_amount.display_usd()
+            ),
+        )
+    } else {
+        let percent = format!("{}%", (calc.withholding_rate.parse::<rust_decimal::Decimal>().unwrap_or_default() * rust_decimal::Decimal::from(100)).normalize());
+        (
+            format!("{} federal backup withholding ({percent}, no W-9 on file)", calc.withholding_amount.display_usd()),
+            format!(
+                "Tax: no W-9 was on file, so federal backup withholding of {percent} ({}) was withheld and paid to the IRS. \
+                 The reward of {} and the amount withheld are reported on Form 1099-MISC for tax year {tax_year}.",
+                calc.withholding_amount.display_usd(),
+                calc.gross_amount.display_usd()
+            ),
+        )
+    }
+}
+
+/// The member's mailing address for the receipt: the check's address when the payout went by
+/// check, else the member's primary address in `user_addresses` (the main app's own record).
+async fn mailing_address(ctx: &Context, p: &Payout) -> AppResult<Value> {
+    if let Some(InstructedDestination::Check { mailing_address }) = p.processing.instructions.as_ref().map(|i| &i.destination) {
+        return Ok(mailing_address.clone());
+    }
+    let mut tx = ctx.db.begin().await?;
+    let address = db::users::primary_address(&mut tx, p.user_id).await?;
+    tx.rollback().await?;
+    Ok(address.unwrap_or(Value::Null))
+}
+
+/// `{line1, line2, city, state, postalCode}` as printed lines; none when unknown.
+fn address_lines(a: &Value) -> Vec<String> {
+    let f = |k: &str| a.get(k).and_then(Value::as_str).map(str::trim).unwrap_or_default().to_string();
+    let city = [f("city"), format!("{} {}", f("state"), f("postalCode")).trim().to_string()].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(", ");
+    [f("line1"), f("line2"), city].into_iter().filter(|l| !l.is_empty()).collect()
+}
+
 /// The receipt of a completed payout; its hash is recorded in the trail (once per distinct
 /// document, even when two downloads race).
 pub async fn receipt(ctx: &Context, by: &Actor, p: &Payout) -> AppResult<Vec<u8>> {
@@ -82,15 +127,18 @@ pub async fn receipt(ctx: &Context, by: &Actor, p: &Payout) -> AppResult<Vec<u8>
     }
     let calc = calculation(ctx, p).await?;
     let completed = p.completed_date.or(p.processing.completed_date.as_ref().map(|s| s.at));
-    let withholding_note = if calc.withholding_amount == Money::ZERO {
-        "None (W-9 on file)".to_string()
-    } else {
-        format!("{} federal backup withholding (no W-9 on file)", calc.withholding_amount.display_usd())
-    };
+    let tax_year = completed.map(|c| c.year()).unwrap_or_else(|| Utc::now().year());
+    let (withholding_note, tax_note) = tax_notes(&calc, tax_year);
     let data = json!({
         "company": ctx.rules.company_name,
+        "companyAddress": ctx.rules.company_address,
+        "supportEmail": ctx.rules.support_email,
         "payoutId": p.payout_id,
-        "recipient": { "name": p.member.name.clone().unwrap_or_default(), "email": p.member.email.clone().unwrap_or_default() },
+        "recipient": {
+            "name": p.member.name.clone().unwrap_or_default(),
+            "email": p.member.email.clone().unwrap_or_default(),
+            "address": address_lines(&mailing_address(ctx, p).await?),
+        },
         "method": p.payment_method.describe(),
         "destination": destination(p),
         "lineItems": line_items(&calc, false),
@@ -100,7 +148,8 @@ pub async fn receipt(ctx: &Context, by: &Actor, p: &Payout) -> AppResult<Vec<u8>
         "completedDate": day(completed),
         "confirmationNumber": p.processing.confirmation_number.clone().flatten().unwrap_or_else(|| "—".into()),
         "withholdingNote": withholding_note,
-        "taxYear": completed.map(|c| c.year()).unwrap_or_else(|| Utc::now().year()),
+        "taxNote": tax_note,
+        "taxYear": tax_year,
         "issuedAt": Utc::now().format("%B %-d, %Y").to_string(),
     });
     let pdf = typeset(crate::documents::RECEIPT_TEMPLATE, data).await?;
@@ -110,6 +159,24 @@ pub async fn receipt(ctx: &Context, by: &Actor, p: &Payout) -> AppResult<Vec<u8>
         change::apply(ctx, &p.payout_id, by, &audit::Origin::default(), action).await?;
     }
     Ok(pdf)
+}
+
+/// The receipts the email sender attaches to the "completed" email (`notify` cannot reach
+/// `workflow`, so `app` hands it this). None when the payout is no longer completed (its payment
+/// failed since the email was queued): the message goes without it rather than with a receipt
+/// for money that did not arrive. The issue is recorded in the trail as by the system.
+pub fn emailed_receipts(ctx: Context) -> crate::notify::sender::Receipts {
+    std::sync::Arc::new(move |payout_id: String| {
+        let ctx = ctx.clone();
+        Box::pin(async move {
+            let payout = crate::workflow::payouts::find(&ctx, &payout_id).await.map_err(|e| format!("cannot read payout {payout_id} for its receipt: {e}"))?;
+            if payout.status != PayoutStatus::Completed {
+                tracing::warn!(payout.id = %payout_id, payout.status = %payout.status, "completed email sent without its receipt: the payout is no longer completed");
+                return Ok(None);
+            }
+            receipt(&ctx, &Actor::system(), &payout).await.map(Some).map_err(|e| format!("cannot render the receipt of payout {payout_id}: {e}"))
+        })
+    })
 }
 
 /// The instructions as a document for the finance team (masked destination only).

@@ -217,14 +217,16 @@ pub async fn check(ctx: &Context, trigger: Trigger) -> AppResult<CheckOutcome> {
             alert_created = true;
             let vars = [
                 ("date", today.to_string()),
-                ("revenue", eligibility.total_revenue.to_string()),
+                ("revenue", eligibility.total_revenue.display_usd()),
                 ("revenue_source", snapshot["revenueSource"].as_str().unwrap_or_default().to_string()),
-                ("threshold", eligibility.revenue_threshold.to_string()),
+                ("threshold", eligibility.revenue_threshold.display_usd()),
                 ("company_age_months", eligibility.company_age_months.to_string()),
                 ("available_payouts", eligibility.available_payouts.to_string()),
                 ("eligible_member_count", eligibility.eligible_member_count.to_string()),
+                ("queue_url", notices::Links(&ctx.public_base_url).admin_queue()),
+                ("required_approvals", ctx.rules.required_approvals.to_string()),
             ];
-            notices::to_every_admin(&mut tx, "eligibility_reached", &format!("eligibility_reached:{today}"), None, &vars).await?;
+            notices::to_admins(&mut tx, "eligibility_reached", &format!("eligibility_reached:{today}"), None, None, &vars).await?;
         }
     }
     tx.commit().await?;

@@ -179,7 +179,7 @@ fn check_request(payout_ids: &[String]) -> AppResult<()> {
 }
 
 /// Writes each admitted payout's step (trail entry, audit row) and its file item.
-async fn record(tx: &mut Transaction<'_, Postgres>, origin: &audit::Origin, file_id: Uuid, kind: FileKind, admitted: Vec<Filed>, numbers: &[(Option<String>, Option<i64>)]) -> AppResult<()> {
+async fn record(ctx: &Context, tx: &mut Transaction<'_, Postgres>, origin: &audit::Origin, file_id: Uuid, kind: FileKind, admitted: Vec<Filed>, numbers: &[(Option<String>, Option<i64>)]) -> AppResult<()> {
     for (filed, (trace, check)) in admitted.into_iter().zip(numbers) {
         db::payment_files::insert_item(tx, file_id, &filed.payout.payout_id, kind.as_str(), filed.amount, trace.as_deref(), *check).await.map_err(|e| match &e {
             // Two files raced for one payout: the partial unique index refused the second.
@@ -188,7 +188,7 @@ async fn record(tx: &mut Transaction<'_, Postgres>, origin: &audit::Origin, file
             }
             _ => e.into(),
         })?;
-        write(tx, &filed.payout, filed.step, &payout_origin(origin, &filed.payout)).await?;
+        write(ctx, tx, &filed.payout, filed.step, &payout_origin(origin, &filed.payout)).await?;
     }
     Ok(())
 }
@@ -235,7 +235,7 @@ pub async fn create_ach(ctx: &Context, by: &Actor, origin: &audit::Origin, payou
     let name = format!("{}-{}-{}.ach", if prenote { "prenote" } else { "ach" }, effective.format("%Y%m%d"), &file_id.simple().to_string()[..8]);
     let total = file.total_credit.amount();
     store(&mut tx, by, file_id, kind, &name, &file.bytes, file.entry_count as i32, total, Some(effective), &payout_ids).await?;
-    record(&mut tx, origin, file_id, kind, admitted, &numbers).await?;
+    record(ctx, &mut tx, origin, file_id, kind, admitted, &numbers).await?;
     tx.commit().await?;
     get(ctx, file_id).await
 }
@@ -276,7 +276,7 @@ pub async fn create_positive_pay(ctx: &Context, by: &Actor, origin: &audit::Orig
     let total: Decimal = admitted.iter().map(|f| f.amount).sum();
     let name = format!("positive-pay-{}-{}.{}", issue_date.format("%Y%m%d"), &file_id.simple().to_string()[..8], ctx.bank.positive_pay_layout.extension());
     store(&mut tx, by, file_id, FileKind::PositivePay, &name, &bytes, records.len() as i32, total, None, &payout_ids).await?;
-    record(&mut tx, origin, file_id, FileKind::PositivePay, admitted, &numbers).await?;
+    record(ctx, &mut tx, origin, file_id, FileKind::PositivePay, admitted, &numbers).await?;
     tx.commit().await?;
     get(ctx, file_id).await
 }
@@ -393,7 +393,7 @@ pub async fn void(ctx: &Context, by: &Actor, origin: &audit::Origin, id: Uuid, r
             let action = PayoutAction::RemoveFromFile { file_id: file.id.to_string(), reason: reason.clone() };
             let facts = load_facts(ctx, &mut tx, payout, &action).await?;
             if let Ok(Decision::Change(step)) = decide(payout, &action, &facts, by, &ctx.rules.change()) {
-                write(&mut tx, payout, *step, &payout_origin(origin, payout)).await?;
+                write(ctx, &mut tx, payout, *step, &payout_origin(origin, payout)).await?;
             }
         }
     }

@@ -159,7 +159,7 @@ pub async fn create(ctx: &Context, admin: &Actor, origin: &audit::Origin, req: C
         };
         audit::insert(&mut tx, &payout_origin(origin, &payout), log).await?;
         let notice = awaiting_approval("created", admin, &payout, payout.approval_workflow.required_approvals);
-        notices::send(&mut tx, &payout, &[notice]).await?;
+        notices::send(ctx, &mut tx, &payout, &[notice]).await?;
         created.push(payout);
     }
     tx.commit().await?;

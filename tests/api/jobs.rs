@@ -52,11 +52,14 @@ async fn each_email_event_arrives_with_its_recipient_subject_and_figures() {
     let messages = smtp.messages();
     let approved = messages.iter().find(|m| m.header("Subject").is_some_and(|s| s.contains("approved"))).expect("approved email");
     assert_eq!(approved.to, ["member0@tenure.test"]);
-    assert!(approved.data.contains("100000.00"), "{}", approved.data);
+    assert!(approved.data.contains("$100,000.00"), "{}", approved.data);
     assert!(approved.header("From").unwrap().contains("payouts@tenure.test"));
     assert!(approved.data.contains("text/html") && approved.data.contains("text/plain"), "both bodies");
-    let awaiting: Vec<_> = messages.iter().filter(|m| m.header("Subject").is_some_and(|s| s.contains("awaits approval"))).collect();
-    assert_eq!(awaiting.len(), 4, "every admin");
+    let awaiting: Vec<_> = messages.iter().filter(|m| m.header("Subject").is_some_and(|s| s.contains("awaits your approval"))).collect();
+    assert_eq!(awaiting.len(), 2, "those who can approve, but the creator");
+    let mut to: Vec<&str> = awaiting.iter().map(|m| m.to[0].as_str()).collect();
+    to.sort();
+    assert_eq!(to, ["mia@tenure.test", "noah@tenure.test"], "Support (liam) gets no approval request");
 }
 
 #[tokio::test]

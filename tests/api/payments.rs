@@ -132,7 +132,7 @@ async fn a_w9_is_stored_with_the_tin_encrypted() {
 
 #[tokio::test]
 async fn the_whole_ach_path_from_approval_to_completion() {
-    let d = desk(250_000, 1, &[]).await;
+    let d = desk(250_000, 1, &[("PUBLIC_BASE_URL", "https://payouts.tenure.test/"), ("COMPANY_ADDRESS", "1 Market St; San Francisco, CA 94105"), ("SUPPORT_EMAIL", "help@tenure.test")]).await;
     let id = d.create(&[0]).await.remove(0);
     let p = |action: &str| format!("/api/payouts/{id}/{action}");
     d.post(&d.manager, &p("approve"), json!({})).await;
@@ -185,7 +185,7 @@ async fn the_whole_ach_path_from_approval_to_completion() {
     assert_eq!(body["data"]["scheduledDate"], arrival_at);
     let sent_mail: String = sqlx::query_scalar("SELECT body_text FROM payout_email_outbox WHERE template = 'payment_sent'").fetch_one(&d.app.db).await.unwrap();
     let arrival_words = arrival.format("%B %-d, %Y").to_string();
-    assert!(sent_mail.contains("$99700.00") && sent_mail.contains(&arrival_words) && sent_mail.contains("ACH-778"), "{sent_mail}");
+    assert!(sent_mail.contains("$99,700.00") && sent_mail.contains(&arrival_words) && sent_mail.contains("ACH-778"), "{sent_mail}");
 
     let (status, body) = d.post(&d.support, &p("confirm"), json!({ "completedDate": completed_at, "confirmationNumber": "FED-123" })).await;
     assert_eq!(status, 200, "{body}");
@@ -197,7 +197,8 @@ async fn the_whole_ach_path_from_approval_to_completion() {
     assert_eq!(form["income_details"]["box3OtherIncome"], "100000.00");
     assert_eq!(form["income_details"]["federalIncomeTaxWithheld"], "0.00");
     let done: String = sqlx::query_scalar("SELECT body_text FROM payout_email_outbox WHERE template = 'payout_completed'").fetch_one(&d.app.db).await.unwrap();
-    assert!(done.contains(&format!("/api/payouts/{id}/receipt")));
+    assert!(done.contains(&format!("https://payouts.tenure.test/api/payouts/{id}/receipt")), "absolute, from PUBLIC_BASE_URL: {done}");
+    assert!(done.contains("$99,700.00 has arrived") && done.contains("$100,000.00 reward"), "{done}");
     let (_, status_view) = d.get(&d.members[0].1, &format!("/api/members/{}/payout", d.uid(0))).await;
     let removal = completed.checked_add_months(chrono::Months::new(12)).unwrap().format("%Y-%m-%d").to_string();
     assert!(status_view["data"]["membershipRemovalDate"].as_str().unwrap().starts_with(&removal), "12 months after completion");
@@ -212,6 +213,13 @@ async fn the_whole_ach_path_from_approval_to_completion() {
     for expected in ["Tenure", "Payout receipt", id.as_str(), "member0", "99,700.00", "$100,000.00", "−$300.00", "$99,700.00", "FED-123", completed_words.as_str(), sent_words.as_str(), "Checking ••••6789"] {
         assert!(text.contains(expected), "receipt lacks {expected:?}:\n{text}");
     }
+    // Issue 14: who pays and where, the member's address, a thank-you, and the tax note for a
+    // W-9 on file (nothing withheld, the whole reward reported).
+    for expected in ["1 Market St", "San Francisco, CA 94105", "1 Main St", "Austin, TX 78701", "help@tenure.test", "Thank you for being a member", "PAYOUT REFERENCE", "None: W-9 on file", "whole reward of $100,000.00", "Form 1099-MISC"] {
+        assert!(text.contains(expected), "receipt lacks {expected:?}:\n{text}");
+    }
+    assert!(!text.contains("backup withholding of"), "no withholding note with a W-9:\n{text}");
+    assert_eq!(pdf_pages(&pdf), 1, "one page");
     assert!(!text.contains("000123456789"));
     let hash: String = payout_service::workflow::documents::sha256_hex(&pdf);
     let (_, audit) = d.get(&d.manager, &format!("/api/payouts/{id}/audit")).await;
@@ -230,6 +238,55 @@ async fn the_whole_ach_path_from_approval_to_completion() {
     assert!(text.contains("Payment instructions") && text.contains("99,700.00") && text.contains("••••6789"), "{text}");
     assert!(!text.contains("000123456789") && !text.contains("021000021"), "the PDF never carries full numbers");
     assert_eq!(d.app.client.get(d.app.url(&p("instructions.pdf"))).bearer_auth(&d.support).send().await.unwrap().status(), 403);
+
+    // Issue 14: the emails as they arrive over SMTP. The completed one carries the receipt as a
+    // PDF; approval requests reach only those who can approve; links are absolute.
+    let smtp = crate::support::smtp::SmtpServer::start(free_port()).await;
+    let mut env = base_env(&d.app.database_url);
+    crate::jobs::with_smtp(&mut env, smtp.port);
+    env.insert("PUBLIC_BASE_URL".into(), "https://payouts.tenure.test".into());
+    let _sender = spawn_app_with_background(env).await;
+    assert!(eventually(30, || async { d.count("SELECT count(*) FROM payout_email_outbox WHERE status <> 'sent'").await == 0 }).await, "every email sent");
+    let messages = smtp.messages();
+    let subject = |m: &crate::support::smtp::Received, s: &str| m.header("Subject").is_some_and(|h| h.contains(s));
+    let done = messages.iter().find(|m| subject(m, "is complete")).expect("the completed email");
+    assert_eq!(done.to, ["member0@tenure.test"]);
+    assert!(done.data.contains("multipart/mixed") && done.data.contains("text/plain") && done.data.contains("text/html"), "both bodies and an attachment");
+    let attached = attachment(&done.data, "application/pdf").expect("a PDF part");
+    assert!(attached.starts_with(b"%PDF-"), "the attachment is a PDF");
+    assert!(done.data.contains(&format!("receipt-{id}.pdf")), "named like the download");
+    let text = pdf_text(&attached);
+    assert!(text.contains(id.as_str()) && text.contains("$99,700.00") && text.contains("Thank you for being a member"), "the receipt itself:\n{text}");
+    assert!(done.data.contains(&format!("https://payouts.tenure.test/api/payouts/{id}/receipt")), "{}", done.data);
+    let awaiting: Vec<&str> = messages.iter().filter(|m| subject(m, "awaits your approval")).flat_map(|m| m.to.iter().map(String::as_str)).collect();
+    assert!(!awaiting.is_empty() && !awaiting.contains(&"liam@tenure.test") && !awaiting.contains(&"ava@tenure.test"), "approvers only, not Support, not the creator: {awaiting:?}");
+    let to_support: Vec<String> = messages.iter().filter(|m| m.to.iter().any(|t| t == "liam@tenure.test")).filter_map(|m| m.header("Subject")).collect();
+    assert!(to_support.iter().all(|s| !s.contains("approval")), "Support is never asked to approve: {to_support:?}");
+    for m in &messages {
+        assert!(!m.data.contains("admin portal") && !m.data.contains("$100000") && !m.data.contains("href=\"/"), "{}", m.data);
+    }
+    let issued = d.count(&format!("SELECT count(*) FROM payout_management, jsonb_array_elements(audit_trail) e WHERE payout_id = '{id}' AND e->>'action' = 'receipt_issued'")).await;
+    assert!(issued >= 1, "the emailed receipt is recorded like a download");
+}
+
+/// The first MIME part of `content_type` in a raw message, base64-decoded.
+fn attachment(data: &str, content_type: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let start = data.find(&format!("Content-Type: {content_type}"))?;
+    let part = &data[start..];
+    let body_at = part.find("\n\n")? + 2;
+    let encoded: String = part[body_at..].lines().take_while(|l| !l.starts_with("--") && !l.is_empty()).collect();
+    base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()
+}
+
+/// How many pages poppler's pdfinfo counts.
+fn pdf_pages(pdf: &[u8]) -> usize {
+    let path = std::env::temp_dir().join(format!("payout-{}.pdf", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdfinfo").arg(&path).output().expect("pdfinfo (poppler-utils) is needed to read the PDFs");
+    let _ = std::fs::remove_file(&path);
+    let info = String::from_utf8_lossy(&out.stdout).into_owned();
+    info.lines().find_map(|l| l.strip_prefix("Pages:")).and_then(|n| n.trim().parse().ok()).unwrap_or_else(|| panic!("no page count: {info}"))
 }
 
 /// The text of a PDF, as poppler's pdftotext reads it.
@@ -478,7 +535,7 @@ async fn approvals_bind_to_the_destination_they_approved() {
     let (_, after) = d.get(&d.manager, &format!("/api/payouts/{id}")).await;
     assert_eq!((after["data"]["status"].as_str(), after["data"]["currentApprovals"].as_i64()), (Some("pending_approval"), Some(0)));
     assert_eq!(d.count("SELECT count(*) FROM user_audit_logs WHERE action = 'payout_destination_changed'").await, 1);
-    assert_eq!(d.count("SELECT count(*) FROM payout_email_outbox WHERE template = 'destination_changed_admin'").await, 4, "every admin");
+    assert_eq!(d.count("SELECT count(*) FROM payout_email_outbox WHERE template = 'destination_changed_admin'").await, 2, "those who can approve it again");
     assert_eq!(d.count("SELECT count(*) FROM payout_email_outbox WHERE template = 'destination_changed_member'").await, 1);
     let (_, audit) = d.get(&d.manager, &p("audit")).await;
     assert!(audit["data"]["entries"].as_array().unwrap().iter().any(|e| e["action"] == "destination_changed"));

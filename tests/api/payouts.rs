@@ -43,7 +43,10 @@ async fn creating_a_payout_records_everything_and_tells_the_admins() {
     assert_eq!(audit["data"]["entries"][0]["actor"], format!("admin:{}", d.creator_id));
     assert_eq!(d.count("SELECT count(*) FROM user_audit_logs WHERE entity_type = 'payout' AND action = 'payout_created'").await, 1);
     let awaiting = d.count("SELECT count(*) FROM payout_email_outbox WHERE template = 'payout_awaiting_approval'").await;
-    assert_eq!(awaiting, 4, "every admin hears a payout awaits approval");
+    assert_eq!(awaiting, 2, "those who can approve hear a payout awaits approval");
+    let recipients: Vec<String> = sqlx::query_scalar("SELECT recipient FROM payout_email_outbox WHERE template = 'payout_awaiting_approval' ORDER BY recipient")
+        .fetch_all(&d.app.db).await.unwrap();
+    assert_eq!(recipients, ["mia@tenure.test", "noah@tenure.test"], "the Manager and the other Super Admin; not Support, not the creator");
 }
 
 #[tokio::test]
@@ -124,7 +127,7 @@ async fn two_distinct_admins_approve_and_the_member_hears_once() {
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("INVALID_STATUS")), "approved is not pending");
     assert_eq!(d.count("SELECT count(*) FROM payout_email_outbox WHERE template = 'payout_approved' AND recipient = 'member0@tenure.test'").await, 1);
     let body: String = sqlx::query_scalar("SELECT body_text FROM payout_email_outbox WHERE template = 'payout_approved'").fetch_one(&d.app.db).await.unwrap();
-    assert!(body.contains("What happens next") && body.contains("$100000.00"), "{body}");
+    assert!(body.contains("What happens next") && body.contains("$100,000.00"), "{body}");
     let (_, audit) = d.get(&d.support, &format!("/api/payouts/{id}/audit")).await;
     let actions: Vec<&str> = audit["data"]["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["created", "approval_added", "approved"]);

@@ -181,7 +181,7 @@ impl Draft<'_> {
             p.sent_notes = s.notes.clone();
         }
         self.after.scheduled_date = Some(s.expected_arrival);
-        let net = self.before.processing.calculation.as_ref().map(|c| c.net_amount.to_string()).unwrap_or_default();
+        let net = self.before.processing.calculation.as_ref().map(|c| c.net_amount.display_usd()).unwrap_or_default();
         let method = if self.before.payment_method == PaymentMethod::Check { "a paper check" } else { "an ACH bank transfer" };
         let notices = vec![Notice::Member {
             template: "payment_sent",
@@ -217,7 +217,7 @@ impl Draft<'_> {
         p.calculation = Some(calc.clone());
         let receipt_url = format!("/api/payouts/{}/receipt", self.before.payout_id);
         self.after.completed_date = Some(d.completed_date);
-        self.after.receipt_url = Some(receipt_url.clone());
+        self.after.receipt_url = Some(receipt_url);
         let member = &self.before.member;
         let effect = Effect::File1099 {
             tax_year: d.completed_date.year(),
@@ -226,7 +226,7 @@ impl Draft<'_> {
             income: json!({ "box3OtherIncome": calc.gross_amount, "federalIncomeTaxWithheld": calc.withholding_amount, "payoutId": self.before.payout_id }),
             notes: format!("Payout {}", self.before.payout_id),
         };
-        let notices = vec![Notice::Member { template: "payout_completed", vars: vec![("net_amount", calc.net_amount.to_string()), ("receipt_url", receipt_url)] }];
+        let notices = vec![Notice::Member { template: "payout_completed", vars: vec![("net_amount", calc.net_amount.display_usd())] }];
         let details = json!({ "completedDate": iso(d.completed_date), "confirmationNumber": d.confirmation_number });
         self.done_with_effects("completed", "payout_completed", details, notices, vec![effect])
     }
