@@ -136,12 +136,12 @@ impl Fields {
             Some(Value::String(s)) => match parse_datetime(s) {
                 Some(t) => Some(t),
                 None => {
-                    self.error(key, "must be an ISO 8601 datetime such as 2026-11-23T15:00:00Z");
+                    self.error(key, "must be an ISO 8601 datetime such as 2026-11-23T15:00:00Z, or a date such as 2026-11-23 (read as midnight UTC)");
                     None
                 }
             },
             Some(_) => {
-                self.error(key, "must be an ISO 8601 datetime string");
+                self.error(key, "must be a string: an ISO 8601 datetime such as 2026-11-23T15:00:00Z, or a date");
                 None
             }
         }
