@@ -94,15 +94,17 @@ pub fn spawn_background(state: &AppState, shutdown: watch::Receiver<bool>) -> Ve
     tasks
 }
 
-/// A channel that turns true on SIGTERM or SIGINT.
+/// A channel that turns true on SIGTERM or SIGINT. The handlers are installed before this
+/// returns (not later in a task), so a signal sent right after the caller says it is up — dev
+/// mode prints its banner just after — is never met by the default action.
 pub fn shutdown_on_signals() -> watch::Receiver<bool> {
+    use tokio::signal::unix::{signal, SignalKind};
     let (tx, rx) = watch::channel(false);
+    let mut int = signal(SignalKind::interrupt()).expect("install SIGINT handler");
+    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
     tokio::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("install SIGTERM handler");
         tokio::select! {
-            _ = ctrl_c => tracing::info!(signal = "SIGINT", "signal received"),
+            _ = int.recv() => tracing::info!(signal = "SIGINT", "signal received"),
             _ = term.recv() => tracing::info!(signal = "SIGTERM", "signal received"),
         }
         let _ = tx.send(true);

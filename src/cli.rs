@@ -246,8 +246,10 @@ async fn dev_serve(settings: Settings, url: &str, reset: bool, private: bool) ->
     } else {
         let _ = std::fs::remove_file(dir.join("demo.sh"));
     }
+    // Signals are handled from here on: whoever reads the banner may stop the service at once.
+    let shutdown = app::shutdown_on_signals();
     print!("{}", dev::curl_block(&base, &sessions, &redacted_url, head, available));
-    server.run(app::shutdown_on_signals()).await?;
+    server.run(shutdown).await?;
     Ok(ExitCode::SUCCESS)
 }
 
