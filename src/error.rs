@@ -87,15 +87,15 @@ error_codes! {
 /// Every failure a request or job can meet; `code()` gives its stable code and status.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    #[error("Authentication required")]
+    #[error("Sign in first: send the main app's session cookie, or its session token as `Authorization: Bearer <token>`")]
     Unauthorized,
-    #[error("Session is invalid or expired")]
+    #[error("This session is unknown, expired or signed with another secret: sign in to the main app again")]
     InvalidSession,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
-    #[error("Payout not found")]
+    #[error("No payout has this id (or it is another member's): check the id, or list payouts with GET /api/payouts")]
     PayoutNotFound,
     #[error("{message}")]
     Validation { message: String, details: Vec<FieldError> },
@@ -106,7 +106,7 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("{0}")]
     UnsupportedMediaType(String),
-    #[error("Method not allowed")]
+    #[error("This path does not take that HTTP method: see /docs for what it takes")]
     MethodNotAllowed,
     #[error("Too many requests; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
@@ -220,7 +220,7 @@ impl AppError {
                 invalid_transition_message(t),
                 Some(json!({ "payoutId": payout_id, "currentStatus": t.from, "action": t.action.name() })),
             ),
-            Refusal::NotAnAdmin => AppError::Forbidden("Admins only".into()),
+            Refusal::NotAnAdmin => AppError::Forbidden("Only an admin (Super Admin or Manager) may do this: ask one of them".into()),
             Refusal::Approval(r @ ApprovalRefusal::AlreadyApproved) => AppError::refused(ErrorCode::AlreadyApproved, r.message(), payout()),
             Refusal::Approval(r @ ApprovalRefusal::SelfApproval(SelfApproval::Creator | SelfApproval::Payee)) => {
                 AppError::refused(ErrorCode::SelfApprovalForbidden, r.message(), None)
@@ -230,12 +230,12 @@ impl AppError {
             }
             Refusal::DestinationChanged => AppError::refused(
                 ErrorCode::DestinationChanged,
-                "Where this payout would be paid changed since it was approved: its approvals and instructions were cleared, and it needs approval again",
+                "Where this payout would be paid changed since it was approved: its approvals and instructions were cleared; two admins approve it again, then generate its instructions",
                 payout(),
             ),
             Refusal::InstructionsNotGenerated => AppError::refused(
                 ErrorCode::InstructionsNotGenerated,
-                "Generate the payment instructions before marking the payment sent",
+                "This payout has no payment instructions yet: generate them (generate-instructions), then mark the payment sent",
                 payout(),
             ),
             Refusal::UnsupportedPaymentMethod(method) => AppError::refused(
@@ -243,9 +243,17 @@ impl AppError {
                 format!("Payouts are paid by ACH or check; this legacy payout says '{method}': cancel it and create a new one"),
                 None,
             ),
-            Refusal::AddressMissing => AppError::refused(ErrorCode::AddressMissing, "The member has no primary mailing address for a check", None),
+            Refusal::AddressMissing => AppError::refused(
+                ErrorCode::AddressMissing,
+                "A check needs the member's primary mailing address and there is none: the member adds one in the main app, then generate the instructions again",
+                None,
+            ),
             Refusal::BankDetailsMissing => {
-                AppError::refused(ErrorCode::BankDetailsMissing, "The member has not submitted bank details for an ACH transfer", None)
+                AppError::refused(
+                    ErrorCode::BankDetailsMissing,
+                    "An ACH transfer needs the member's bank details and there are none: the member submits them on /console/me (or an admin through POST /api/members/{userId}/bank-info), then try again",
+                    None,
+                )
             }
             Refusal::BankDetailsNotEncrypted => AppError::refused(
                 ErrorCode::BankDetailsNotEncrypted,
@@ -329,6 +337,64 @@ mod tests {
         assert!(message(PayoutStatus::Approved, Action::Confirm).ends_with("mark it as sent first"));
         assert!(message(PayoutStatus::Cancelled, Action::Approve { completes: false }).contains("closed for good"));
         assert_eq!(message(PayoutStatus::PaymentFailed, Action::Cancel), "Cannot cancel a payout that is payment_failed: reissue it first (it then needs fresh approvals)");
+    }
+
+    /// Every refused (status, action) pair a person can ask for says what to do next, and
+    /// every other refusal names its cause and its remedy.
+    #[test]
+    fn every_refusal_says_what_to_do_next() {
+        use crate::domain::approvals::{ApprovalRefusal, SelfApproval};
+        use crate::domain::payment_method::PaymentMethod;
+        use crate::domain::status::{transition, Action as A, ALL_STATUSES};
+        let actions = [
+            A::Approve { completes: false },
+            A::Reject,
+            A::Cancel,
+            A::GenerateInstructions,
+            A::MarkSent,
+            A::Confirm,
+            A::MarkFailed,
+            A::Reissue,
+            A::ChangeDestination,
+            A::File,
+            A::Prenote,
+            A::Reveal,
+        ];
+        let mut bare = Vec::new();
+        for from in ALL_STATUSES {
+            for action in actions {
+                if let Err(t) = transition(from, action) {
+                    let m = AppError::from_refusal(Refusal::InvalidStatus(t), "PO-1").to_string();
+                    if !m.contains(": ") {
+                        bare.push(m);
+                    }
+                }
+            }
+        }
+        assert!(bare.is_empty(), "refusals without a next step:\n{}", bare.join("\n"));
+        let others = [
+            Refusal::NotAnAdmin,
+            Refusal::DestinationChanged,
+            Refusal::Approval(ApprovalRefusal::AlreadyApproved),
+            Refusal::Approval(ApprovalRefusal::SelfApproval(SelfApproval::Creator)),
+            Refusal::Approval(ApprovalRefusal::SelfApproval(SelfApproval::Payee)),
+            Refusal::Approval(ApprovalRefusal::SelfApproval(SelfApproval::DestinationMaker)),
+            Refusal::InstructionsNotGenerated,
+            Refusal::UnsupportedPaymentMethod(PaymentMethod::Wire),
+            Refusal::AddressMissing,
+            Refusal::BankDetailsMissing,
+            Refusal::BankDetailsNotEncrypted,
+            Refusal::BankDetailsUnreadable,
+            Refusal::WrongPaymentMethod { expected: PaymentMethod::Ach },
+            Refusal::AlreadyInFile("f-1".into()),
+        ];
+        for r in others {
+            let m = AppError::from_refusal(r.clone(), "PO-1").to_string();
+            assert!(m.contains(": ") || m.contains("; "), "{r:?} gives no remedy: {m}");
+        }
+        for e in [AppError::Unauthorized, AppError::InvalidSession, AppError::PayoutNotFound, AppError::MethodNotAllowed] {
+            assert!(e.to_string().contains(": "), "{e:?} gives no remedy: {e}");
+        }
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Tenure's payout service: see README.md and ../shared/spec/SPEC.md.
+//! Tenure's payout service: see README.md and docs/spec/SPEC.md.
 
 pub mod app;
 pub mod auth;

@@ -55,6 +55,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "outbox_receipt_attachment",
         sql: include_str!("../../migrations/0008_outbox_receipt_attachment.sql"),
     },
+    Migration {
+        version: 9,
+        name: "outbox_withdrawn",
+        sql: include_str!("../../migrations/0009_outbox_withdrawn.sql"),
+    },
 ];
 
 const HISTORY_DDL: &str = "CREATE TABLE IF NOT EXISTS payout_schema_migrations (

@@ -117,6 +117,22 @@ pub async fn mark_sent(db: &PgPool, id: Uuid, token: Uuid) -> Result<bool, sqlx:
     Ok(n == 1)
 }
 
+/// Withdraws a message that must not go out any more (its news is no longer true), under this
+/// claim only; false when another claim holds the row.
+pub async fn mark_withdrawn(db: &PgPool, id: Uuid, token: Uuid, reason: &str) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query!(
+        "UPDATE payout_email_outbox SET status = 'withdrawn', claimed_until = NULL, last_error = $3
+         WHERE id = $1 AND claim_token = $2 AND status = 'pending'",
+        id,
+        token,
+        reason,
+    )
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
 /// Marks a message finally failed, under this claim only (in the transaction that raises its
 /// alert); false when another claim holds the row.
 pub async fn mark_failed(tx: &mut Transaction<'_, Postgres>, id: Uuid, token: Uuid, error: &str) -> Result<bool, sqlx::Error> {

@@ -102,9 +102,9 @@ pub fn evaluate(rules: &Rules, facts: &Facts) -> Eligibility {
     let mut reasons = Vec::new();
     if !meets_revenue {
         reasons.push(format!(
-            "Revenue is ${} short of the ${} threshold",
-            Money::new(rules.threshold - facts.revenue),
-            Money::new(rules.threshold)
+            "Revenue is {} short of the {} threshold",
+            Money::new(rules.threshold - facts.revenue).display_usd(),
+            Money::new(rules.threshold).display_usd()
         ));
     }
     if !meets_time {
@@ -187,7 +187,7 @@ mod tests {
     fn the_threshold_edges() {
         let just_short = evaluate(&rules(), &facts("99999.99", "2025-06-01", 0, 5));
         assert!(!just_short.is_eligible);
-        assert_eq!(just_short.reason.as_deref(), Some("Revenue is $0.01 short of the $100000.00 threshold"));
+        assert_eq!(just_short.reason.as_deref(), Some("Revenue is $0.01 short of the $100,000.00 threshold"));
         let exactly = evaluate(&rules(), &facts("100000.00", "2025-06-01", 0, 5));
         assert!(exactly.is_eligible && exactly.available_payouts == 1 && exactly.potential_winners == 1);
         let two = evaluate(&rules(), &facts("200000.00", "2025-06-01", 1, 5));

@@ -155,7 +155,7 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
 }
 
 async fn not_found() -> AppError {
-    AppError::NotFound("No such endpoint".into())
+    AppError::NotFound("No such endpoint: /docs lists every one".into())
 }
 
 async fn method_not_allowed() -> AppError {

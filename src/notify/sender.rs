@@ -8,7 +8,9 @@
 //! payout's receipt as a PDF, rendered at send time by the [`Receipts`] the sender is given —
 //! the download's renderer (`app` passes it in, so `notify` stays below `workflow`), and the
 //! receipt's hash is recorded in the payout's trail like any issued receipt. A receipt that cannot
-//! be rendered yet (the database is away) fails the attempt, to be retried like an SMTP error.
+//! be rendered yet (the database is away) fails the attempt, to be retried like an SMTP error; a
+//! payout that is no longer completed (a return was recorded before the message went out)
+//! withdraws the message: it would tell the member something no longer true.
 
 use std::time::Duration;
 
@@ -25,13 +27,19 @@ use tokio::sync::watch;
 use crate::config::Settings;
 use crate::db::{self, outbox::ClaimedEmail};
 
-/// Renders the receipt of a payout for the "completed" email: `Ok(None)` when it should go
-/// without one (the payout is no longer completed), `Err` to retry the message later.
+/// Renders the receipt of a payout for the "completed" email: `Ok(None)` when the payout is no
+/// longer completed (the message is then withdrawn, not sent), `Err` to retry the message later.
 pub type Receipts = std::sync::Arc<dyn Fn(String) -> futures_util::future::BoxFuture<'static, Result<Option<Vec<u8>>, String>> + Send + Sync>;
 
 /// The attached receipt's file name, as the download names it.
 fn receipt_filename(payout_id: &str) -> String {
     format!("receipt-{payout_id}.pdf")
+}
+
+/// Why a message did not go out: try again later, or never (its news is no longer true).
+enum Undeliverable {
+    Retry(String),
+    Withdraw(String),
 }
 
 /// How many due messages one claim takes.
@@ -112,7 +120,15 @@ impl Sender {
                 continue;
             }
             let result = self.deliver(&m).await;
-            self.record(&m, result).await?;
+            if let Err(Undeliverable::Withdraw(reason)) = &result {
+                tracing::warn!(email.template = %m.template, reason = %reason, "email withdrawn, not sent: its news is no longer true");
+                db::outbox::mark_withdrawn(&self.db, m.id, m.claim_token, reason).await?;
+                continue;
+            }
+            self.record(&m, result.map_err(|e| match e {
+                Undeliverable::Retry(e) | Undeliverable::Withdraw(e) => e,
+            }))
+            .await?;
         }
         Ok(n)
     }
@@ -126,7 +142,20 @@ impl Sender {
         Ok(())
     }
 
-    async fn deliver(&self, m: &ClaimedEmail) -> Result<(), String> {
+    async fn deliver(&self, m: &ClaimedEmail) -> Result<(), Undeliverable> {
+        // The completed email's receipt, rendered now; none means the payout is no longer
+        // completed, and the message must not say it is.
+        let receipt = match &m.attach_receipt_of {
+            Some(payout_id) => match self.receipt(payout_id).await.map_err(Undeliverable::Retry)? {
+                Some(pdf) => Some(pdf),
+                None => return Err(Undeliverable::Withdraw(format!("payout {payout_id} is no longer completed"))),
+            },
+            None => None,
+        };
+        self.send(m, receipt).await.map_err(Undeliverable::Retry)
+    }
+
+    async fn send(&self, m: &ClaimedEmail, receipt: Option<Vec<u8>>) -> Result<(), String> {
         match &self.transport {
             Transport::Log => {
                 let attachment = m.attach_receipt_of.as_ref().map(|id| receipt_filename(id)).unwrap_or_default();
@@ -145,15 +174,12 @@ impl Sender {
                     None => MultiPart::mixed().singlepart(text),
                 };
                 // With an attachment: mixed(alternative(text, html), receipt.pdf).
-                let body = match &m.attach_receipt_of {
-                    Some(payout_id) => match self.receipt(payout_id).await? {
-                        Some(pdf) => {
-                            let pdf_type = ContentType::parse("application/pdf").map_err(|e| e.to_string())?;
-                            MultiPart::mixed().multipart(body).singlepart(Attachment::new(receipt_filename(payout_id)).body(pdf, pdf_type))
-                        }
-                        None => body,
-                    },
-                    None => body,
+                let body = match (&m.attach_receipt_of, receipt) {
+                    (Some(payout_id), Some(pdf)) => {
+                        let pdf_type = ContentType::parse("application/pdf").map_err(|e| e.to_string())?;
+                        MultiPart::mixed().multipart(body).singlepart(Attachment::new(receipt_filename(payout_id)).body(pdf, pdf_type))
+                    }
+                    _ => body,
                 };
                 let message = Message::builder()
                     .from(self.from.clone())

@@ -121,7 +121,7 @@ pub async fn receipt(ctx: &Context, by: &Actor, p: &Payout) -> AppResult<Vec<u8>
     if p.status != PayoutStatus::Completed {
         return Err(AppError::refused(
             ErrorCode::ReceiptNotAvailable,
-            "A receipt exists once the payout is completed",
+            format!("A receipt exists once the payout is completed; this one is {}: it comes when the payment is confirmed", p.status),
             Some(json!({ "payoutId": p.payout_id, "currentStatus": p.status })),
         ));
     }
@@ -150,7 +150,7 @@ pub async fn receipt(ctx: &Context, by: &Actor, p: &Payout) -> AppResult<Vec<u8>
         "withholdingNote": withholding_note,
         "taxNote": tax_note,
         "taxYear": tax_year,
-        "issuedAt": Utc::now().format("%B %-d, %Y").to_string(),
+        "issuedAt": first_issued(p).unwrap_or_else(Utc::now).format("%B %-d, %Y").to_string(),
     });
     let pdf = typeset(crate::documents::RECEIPT_TEMPLATE, data).await?;
     let sha256 = sha256_hex(&pdf);
@@ -161,17 +161,24 @@ pub async fn receipt(ctx: &Context, by: &Actor, p: &Payout) -> AppResult<Vec<u8>
     Ok(pdf)
 }
 
+/// When the receipt was first issued: its date is printed, so a receipt fetched (or emailed) on a
+/// later day is the same document with the same hash, recorded once.
+fn first_issued(p: &Payout) -> Option<DateTime<Utc>> {
+    let first = p.audit_trail.entries.iter().find(|e| e["action"] == "receipt_issued")?;
+    DateTime::parse_from_rfc3339(first["at"].as_str()?).ok().map(|t| t.with_timezone(&Utc))
+}
+
 /// The receipts the email sender attaches to the "completed" email (`notify` cannot reach
 /// `workflow`, so `app` hands it this). None when the payout is no longer completed (its payment
-/// failed since the email was queued): the message goes without it rather than with a receipt
-/// for money that did not arrive. The issue is recorded in the trail as by the system.
+/// failed since the email was queued): the sender then withdraws the message rather than tell
+/// the member of money that did not arrive. The issue is recorded in the trail as by the system.
 pub fn emailed_receipts(ctx: Context) -> crate::notify::sender::Receipts {
     std::sync::Arc::new(move |payout_id: String| {
         let ctx = ctx.clone();
         Box::pin(async move {
             let payout = crate::workflow::payouts::find(&ctx, &payout_id).await.map_err(|e| format!("cannot read payout {payout_id} for its receipt: {e}"))?;
             if payout.status != PayoutStatus::Completed {
-                tracing::warn!(payout.id = %payout_id, payout.status = %payout.status, "completed email sent without its receipt: the payout is no longer completed");
+                tracing::warn!(payout.id = %payout_id, payout.status = %payout.status, "the completed email is withdrawn: the payout is no longer completed");
                 return Ok(None);
             }
             receipt(&ctx, &Actor::system(), &payout).await.map(Some).map_err(|e| format!("cannot render the receipt of payout {payout_id}: {e}"))
@@ -182,7 +189,7 @@ pub fn emailed_receipts(ctx: Context) -> crate::notify::sender::Receipts {
 /// The instructions as a document for the finance team (masked destination only).
 pub async fn instructions_pdf(ctx: &Context, p: &Payout) -> AppResult<Vec<u8>> {
     if !p.processing.has_instructions() {
-        return Err(AppError::refused(ErrorCode::InstructionsNotGenerated, "Generate the payment instructions first", Some(json!({ "payoutId": p.payout_id }))));
+        return Err(AppError::refused(ErrorCode::InstructionsNotGenerated, "This payout has no payment instructions yet: generate them first (generate-instructions)", Some(json!({ "payoutId": p.payout_id }))));
     }
     // An old row's instructions in a shape we cannot read still print, with what is known.
     let instructions = p.processing.instructions.as_ref();

@@ -183,10 +183,10 @@ pub async fn check(ctx: &Context, trigger: Trigger) -> AppResult<CheckOutcome> {
         alert_id = db::alerts::eligible_alert_today(&mut tx).await?;
         if alert_id.is_none() {
             let message = format!(
-                "Revenue ${} ({}) meets the ${} threshold; the company is {} months old; {} payout(s) available for {} selectable member(s).",
-                eligibility.total_revenue,
+                "Revenue {} ({}) meets the {} threshold; the company is {} months old; {} payout(s) available for {} selectable member(s).",
+                eligibility.total_revenue.display_usd(),
                 serde_json::to_value(eligibility.revenue_source).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
-                eligibility.revenue_threshold,
+                eligibility.revenue_threshold.display_usd(),
                 eligibility.company_age_months,
                 eligibility.available_payouts,
                 eligibility.eligible_member_count,

@@ -33,7 +33,7 @@ pub struct BankInfoSaved {
 pub async fn save_bank_details(ctx: &Context, by: &Actor, origin: &audit::Origin, member: Uuid, details: BankDetails) -> AppResult<BankInfoSaved> {
     let payout_id = db::payouts::open_payout_of(&ctx.db, member)
         .await?
-        .ok_or_else(|| AppError::refused(ErrorCode::NoOpenPayout, "The member has no open payout to attach bank details to", None))?;
+        .ok_or_else(|| AppError::refused(ErrorCode::NoOpenPayout, "The member has no open payout to attach bank details to: bank details are taken once an admin has created the member's payout", None))?;
     let plaintext = serde_json::to_vec(&details).map_err(AppError::internal)?;
     let destination = NewDestination {
         envelope: ctx.keyring.encrypt(&plaintext),

@@ -44,7 +44,7 @@ fn unprocessable(code: ErrorCode, message: String, details: serde_json::Value) -
 fn insert_refused(err: sqlx::Error) -> AppError {
     match &err {
         sqlx::Error::Database(db) if db.constraint() == Some("payout_management_one_open_per_user") => {
-            AppError::refused(ErrorCode::MemberNotSelectable, "The member already has an open payout", None)
+            AppError::refused(ErrorCode::MemberNotSelectable, "The member already has an open payout: finish or cancel it before creating another", None)
         }
         sqlx::Error::Database(db) if db.constraint() == Some("payout_management_payout_id_key") => {
             AppError::refused(ErrorCode::Conflict, "Payout id collision; retry", None)
@@ -57,7 +57,7 @@ fn insert_refused(err: sqlx::Error) -> AppError {
 /// requested members' blockers and queue order under that lock, and creates every payout with
 /// its audit row and the admins' emails — or none.
 pub async fn create(ctx: &Context, admin: &Actor, origin: &audit::Origin, req: CreateRequest) -> AppResult<Vec<Payout>> {
-    let admin_id = admin.admin_id.ok_or_else(|| AppError::Forbidden("Admins only".into()))?;
+    let admin_id = admin.admin_id.ok_or_else(|| AppError::Forbidden("Creating a payout needs an admin (Super Admin or Manager)".into()))?;
     // The network call happens before the lock; everything counted happens under it.
     let revenue = ctx.subscription.total_revenue(&ctx.db).await?;
     let mut tx = ctx.db.begin().await?;
@@ -67,12 +67,17 @@ pub async fn create(ctx: &Context, admin: &Actor, origin: &audit::Origin, req: C
     let eligibility = evaluate_counts(ctx, revenue, committed, selectable);
     if !eligibility.is_eligible {
         let reason = eligibility.reason.clone().unwrap_or_default();
-        return Err(unprocessable(ErrorCode::NotEligible, format!("The company is not eligible to pay rewards: {reason}"), json!({ "eligibility": eligibility })));
+        return Err(unprocessable(ErrorCode::NotEligible, format!("The company cannot pay a reward now: {reason} (GET /api/eligibility/status shows the figures)"), json!({ "eligibility": eligibility })));
     }
     if req.user_ids.len() as i64 > eligibility.available_payouts {
         return Err(unprocessable(
             ErrorCode::ExceedsAvailablePayouts,
-            format!("{} payouts requested but only {} available", req.user_ids.len(), eligibility.available_payouts),
+            format!(
+                "{} payouts requested but revenue covers only {} now: select at most {} members from the head of the queue",
+                req.user_ids.len(),
+                eligibility.available_payouts,
+                eligibility.available_payouts
+            ),
             json!({ "requested": req.user_ids.len(), "availablePayouts": eligibility.available_payouts }),
         ));
     }
@@ -94,7 +99,7 @@ pub async fn create(ctx: &Context, admin: &Actor, origin: &audit::Origin, req: C
     if !not_selectable.is_empty() {
         return Err(unprocessable(
             ErrorCode::MemberNotSelectable,
-            format!("{} of the requested members cannot be selected", not_selectable.len()),
+            format!("{} of the requested members cannot be selected (`details.members` says why for each): choose from the selectable members of GET /api/eligibility/members", not_selectable.len()),
             json!({ "members": not_selectable }),
         ));
     }

@@ -106,7 +106,7 @@ async fn status_reports_every_field_and_the_reason() {
     s.standin.set(Answer::Total(json!(99999.99)));
     let (_, body) = s.get(&s.member, "/api/eligibility/status").await;
     assert_eq!(body["data"]["isEligible"], false);
-    assert_eq!(body["data"]["reason"], "Revenue is $0.01 short of the $100000.00 threshold");
+    assert_eq!(body["data"]["reason"], "Revenue is $0.01 short of the $100,000.00 threshold");
     assert_eq!(s.get("", "/api/eligibility/status").await.0, 401);
 }
 

@@ -297,3 +297,29 @@ async fn a_refused_subscription_cancel_is_retried_until_accepted_or_given_up() {
     let health: Value = d.app.get("/api/health").await.json().await.unwrap();
     assert_eq!((health["data"]["cancellations"]["pending"].as_i64(), health["data"]["cancellations"]["failed"].as_i64()), (Some(0), Some(1)));
 }
+
+/// Issue 14: the "completed" email goes out with its receipt rendered at send time; when a return
+/// was recorded before it went out, it is withdrawn (never sent), and the failure email is.
+#[tokio::test]
+async fn a_completed_email_whose_payout_failed_meanwhile_is_withdrawn() {
+    let smtp = SmtpServer::start(free_port()).await;
+    let d = desk(250_000, 1, &[]).await;
+    let id = d.create(&[0]).await.remove(0);
+    crate::tax_reports::complete(&d, 0, &id, true).await;
+    let (status, answer) = d.post(&d.manager, &format!("/api/payouts/{id}/mark-failed"), json!({ "reason": "Account closed", "returnCode": "R02" })).await;
+    assert_eq!(status, 200, "{answer}");
+    let mut env = base_env(&d.app.database_url);
+    with_smtp(&mut env, smtp.port);
+    let _sender = spawn_app_with_background(env).await;
+    let drained = eventually(30, || async { count(&d.app.db, "SELECT count(*) FROM payout_email_outbox WHERE status = 'pending'").await == 0 }).await;
+    assert!(drained, "the outbox drains");
+    let withdrawn = "SELECT count(*) FROM payout_email_outbox WHERE template = 'payout_completed' AND status = 'withdrawn' AND last_error LIKE '%no longer completed%'";
+    assert_eq!(count(&d.app.db, withdrawn).await, 1, "the completed email is withdrawn with its reason");
+    assert_eq!(count(&d.app.db, "SELECT count(*) FROM payout_email_outbox WHERE status NOT IN ('sent', 'withdrawn')").await, 0, "everything else went out");
+    let messages = smtp.messages();
+    let subjects: Vec<String> = messages.iter().filter(|m| m.to == ["member0@tenure.test"]).filter_map(|m| m.header("Subject")).collect();
+    assert!(!subjects.iter().any(|s| s.contains("is complete")), "the member is never told it is complete: {subjects:?}");
+    assert!(subjects.iter().any(|s| s.contains("could not be delivered")), "the member hears of the failure: {subjects:?}");
+    let receipts = count(&d.app.db, &format!("SELECT count(*) FROM payout_management, jsonb_array_elements(audit_trail) e WHERE payout_id = '{id}' AND e->>'action' = 'receipt_issued'")).await;
+    assert_eq!(receipts, 0, "no receipt was issued for a payment that failed");
+}

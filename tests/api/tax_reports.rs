@@ -30,7 +30,7 @@ async fn ok(d: &Desk, token: &str, path: &str, body: Value) {
 }
 
 /// Bank details (and the W-9 when `with_w9`), two approvals, instructions, sent, confirmed.
-async fn complete(d: &Desk, idx: usize, id: &str, with_w9: bool) -> chrono::DateTime<chrono::Utc> {
+pub(crate) async fn complete(d: &Desk, idx: usize, id: &str, with_w9: bool) -> chrono::DateTime<chrono::Utc> {
     let member = &d.members[idx].1;
     ok(d, member, &format!("/api/members/{}/bank-info", d.uid(idx)), bank()).await;
     if with_w9 {
