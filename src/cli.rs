@@ -224,6 +224,10 @@ async fn dev_serve(settings: Settings, url: &str, reset: bool, private: bool) ->
         // Emails' links point at this dev server, whatever port it runs on.
         settings.http.public_base_url = format!("http://localhost:{}", settings.http.port);
     }
+    if std::env::var("SUPPORT_EMAIL").map_or(true, |v| v.trim().is_empty()) {
+        // The demo company's support address, on the demo people's domain.
+        settings.payout.support_email = "support@tenure.dev".into();
+    }
     if std::env::var("SUBSCRIPTION_SERVICE_URL").map_or(true, |v| v.trim().is_empty()) {
         // The subscription service's stand-in, answering from the demo data.
         settings.subscription.url = dev::standin::start(pool.clone()).await?;

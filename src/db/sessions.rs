@@ -78,3 +78,19 @@ impl SessionQueries {
         sqlx::query(&self.refresh_sql).bind(token).bind(new_expiry_ms).execute(db).await.map(|_| ())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// bench/run measures PostgreSQL's ceiling with bench/session_lookup.sql: it must be the very
+    /// statement the service runs (whitespace aside; pgbench names the parameter `:token`).
+    #[test]
+    fn the_benchmarked_statement_is_the_service_statement() {
+        let file = include_str!("../../bench/session_lookup.sql");
+        let bench: String = file.lines().filter(|l| !l.starts_with("--")).collect::<Vec<_>>().join(" ");
+        let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let service = SessionQueries::new(SessionColumns::Snake).lookup_sql.replace("$1", ":token");
+        assert_eq!(squash(bench.trim_end_matches(|c: char| c == ';' || c.is_whitespace())), squash(&service));
+    }
+}

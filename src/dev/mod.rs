@@ -199,7 +199,7 @@ pub fn demo_script(base: &str, sessions: &[DemoSession], head: Option<Uuid>) -> 
         "curl -s -X POST $B/api/payouts/$P/mark-sent -H \"Authorization: Bearer $AVA\" {json} -d \"{{\\\"sentDate\\\":\\\"$NOW\\\",\\\"expectedArrivalDate\\\":\\\"$NOW\\\",\\\"paymentFileId\\\":\\\"$F\\\"}}\" | grep -o '\"status\":\"[a-z_]*\"'\n"
     ));
     s.push_str(&format!(
-        "curl -s -X POST $B/api/payouts/$P/confirm -H \"Authorization: Bearer $AVA\" {json} -d \"{{\\\"completedDate\\\":\\\"$NOW\\\"}}\" | grep -o '\"status\":\"[a-z_]*\"'\n"
+        "curl -s -X POST $B/api/payouts/$P/confirm -H \"Authorization: Bearer $AVA\" {json} -d \"{{\\\"completedDate\\\":\\\"$NOW\\\",\\\"confirmationNumber\\\":\\\"DEMO-FED-0001\\\"}}\" | grep -o '\"status\":\"[a-z_]*\"'\n"
     ));
     s.push_str("# 6. The member downloads the receipt\n");
     s.push_str("curl -s -o receipt.pdf $B/api/payouts/$P/receipt -H \"Authorization: Bearer $MEMBER\" && echo saved receipt.pdf\n");

@@ -1,6 +1,12 @@
 //! Liveness and readiness: `/api/health` and `/health` (DB round trip, pool, scheduler, outbox),
 //! `/ready` (DB reachable and migrations applied). No auth, no rate limit.
+//!
+//! Load balancers call health constantly, so each call costs one database ping; what the report
+//! says beyond it (the jobs' last runs, the outbox, owed cancellations: three queries, one of
+//! them over every payout) is read at most once per [`DETAILS_TTL`] per instance and shared,
+//! with `detailsAsOf` saying when.
 
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
@@ -41,10 +47,62 @@ pub struct HealthReport {
     outbox: Option<OutboxHealth>,
     /// Subscription cancels owed after membership removals (SPEC §13).
     cancellations: Option<CancellationHealth>,
+    /// When the scheduler runs, outbox and cancellations were read (at most a second ago).
+    details_as_of: Option<DateTime<Utc>>,
     security: SecurityHealth,
 }
 
-#[derive(Serialize, ToSchema)]
+/// How long the report's details may be reused.
+pub const DETAILS_TTL: Duration = Duration::from_secs(1);
+
+/// The report's details, read at most once per [`DETAILS_TTL`]: readers share the latest, and
+/// one request at a time refreshes them (the others keep answering from the previous read).
+#[derive(Default)]
+pub struct DetailsCache {
+    latest: RwLock<Option<Arc<Details>>>,
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+struct Details {
+    read_at: Instant,
+    as_of: DateTime<Utc>,
+    last_runs: Vec<JobRun>,
+    outbox: Option<OutboxHealth>,
+    cancellations: Option<CancellationHealth>,
+}
+
+impl DetailsCache {
+    fn fresh(&self) -> Option<Arc<Details>> {
+        let latest = self.latest.read().unwrap_or_else(|p| p.into_inner());
+        latest.as_ref().filter(|d| d.read_at.elapsed() < DETAILS_TTL).cloned()
+    }
+
+    async fn get(&self, state: &AppState) -> Arc<Details> {
+        if let Some(d) = self.fresh() {
+            return d;
+        }
+        // One refresh at a time; while it runs, the others answer from the previous read.
+        let _refresh = match self.refreshing.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => {
+                let previous = self.latest.read().unwrap_or_else(|p| p.into_inner()).clone();
+                match previous {
+                    Some(previous) => return previous,
+                    None => self.refreshing.lock().await,
+                }
+            }
+        };
+        if let Some(d) = self.fresh() {
+            return d;
+        }
+        let cancellations = crate::db::payouts::cancellation_counts(&state.db).await.ok().map(|(pending, failed)| CancellationHealth { pending, failed });
+        let d = Arc::new(Details { read_at: Instant::now(), as_of: Utc::now(), last_runs: job_runs(state).await, outbox: outbox(state).await, cancellations });
+        *self.latest.write().unwrap_or_else(|p| p.into_inner()) = Some(d.clone());
+        d
+    }
+}
+
+#[derive(Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct CancellationHealth {
     /// Still being retried.
@@ -89,7 +147,7 @@ struct SchedulerHealth {
     last_runs: Vec<JobRun>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct JobRun {
     job: String,
@@ -101,7 +159,7 @@ struct JobRun {
     duration_ms: Option<i64>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct OutboxHealth {
     pending: i64,
@@ -122,7 +180,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
         Ok(Ok(_))
     );
     let latency_ms = db_up.then(|| (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0);
-    let (last_runs, outbox) = if db_up { (job_runs(&state).await, outbox(&state).await) } else { (Vec::new(), None) };
+    let details = if db_up { Some(state.health_details.get(&state).await) } else { None };
     let stats = PoolStats::of(&state.db, state.settings.database.pool_max);
     let report = HealthReport {
         status: if db_up { "healthy" } else { "unhealthy" },
@@ -131,13 +189,13 @@ pub async fn health(State(state): State<AppState>) -> Response {
         uptime_secs: state.started_at.elapsed().as_secs(),
         database: DatabaseHealth { status: if db_up { "up" } else { "down" }, latency_ms },
         pool: PoolHealth { size: stats.size, idle: stats.idle, max: stats.max },
-        scheduler: SchedulerHealth { enabled: state.settings.scheduler_enabled(), last_runs },
-        outbox,
-        cancellations: if db_up {
-            crate::db::payouts::cancellation_counts(&state.db).await.ok().map(|(pending, failed)| CancellationHealth { pending, failed })
-        } else {
-            None
+        scheduler: SchedulerHealth {
+            enabled: state.settings.scheduler_enabled(),
+            last_runs: details.as_ref().map(|d| d.last_runs.clone()).unwrap_or_default(),
         },
+        outbox: details.as_ref().and_then(|d| d.outbox.clone()),
+        cancellations: details.as_ref().and_then(|d| d.cancellations.clone()),
+        details_as_of: details.as_ref().map(|d| d.as_of),
         security: security(&state.settings),
     };
     let mut response = if db_up {

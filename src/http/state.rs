@@ -24,6 +24,8 @@ pub struct Inner {
     /// The same pool as `ctx.db`, for health and the middleware.
     pub db: PgPool,
     pub metrics: Metrics,
+    /// Health's details, read at most once a second (`http::health`).
+    pub health_details: crate::http::health::DetailsCache,
     pub sessions: SessionValidator,
     pub rate_limiter: RateLimiter,
     pub started_at: Instant,
@@ -65,6 +67,7 @@ impl AppState {
             ctx,
             db,
             metrics: Metrics::default(),
+            health_details: Default::default(),
             sessions,
             rate_limiter,
             started_at: Instant::now(),

@@ -22,6 +22,23 @@ async fn health_reports_database_pool_scheduler_and_outbox() {
     }
 }
 
+/// Every call pings the database; the details (outbox, job runs, cancellations) are read at most
+/// once a second and shared, so a load balancer's constant calls cost one ping each.
+#[tokio::test]
+async fn health_pings_every_time_and_rereads_its_details_each_second() {
+    let app = spawn_app().await;
+    let first: Value = app.get("/health").await.json().await.unwrap();
+    sqlx::query("INSERT INTO payout_email_outbox (dedupe_key, template, recipient, subject, body_text) VALUES ('k1', 't', 'a@b.c', 's', 'b')").execute(&app.db).await.unwrap();
+    let second: Value = app.get("/health").await.json().await.unwrap();
+    assert_eq!(second["data"]["detailsAsOf"], first["data"]["detailsAsOf"], "shared within the second");
+    assert_eq!(second["data"]["outbox"]["pending"], 0);
+    assert!(second["data"]["database"]["latencyMs"].as_f64().is_some(), "but the database was pinged");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let third: Value = app.get("/health").await.json().await.unwrap();
+    assert_ne!(third["data"]["detailsAsOf"], first["data"]["detailsAsOf"]);
+    assert_eq!(third["data"]["outbox"]["pending"], 1, "read again after a second");
+}
+
 #[tokio::test]
 async fn health_counts_pending_outbox_messages_and_shows_job_runs() {
     let app = spawn_app().await;
