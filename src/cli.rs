@@ -108,7 +108,7 @@ async fn serve() -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    telemetry::init(settings.log_format);
+    telemetry::init_service(settings.log_format);
     crate::http::request_id::log_panics();
     let url = settings.database_url().unwrap_or_default().to_string();
     let pool = db::pool(&settings, &url)?;

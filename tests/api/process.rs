@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use sqlx::PgPool;
 
 use crate::support::binary::*;
@@ -53,8 +53,10 @@ async fn sigterm_finishes_in_flight_requests_then_exits_cleanly() {
     let port = free_port();
     let mut env = base_env(&url);
     env.insert("PORT".into(), port.to_string());
+    env.insert("LOG_FORMAT".into(), "json".into());
     let dir = temp_dir("term");
-    let mut child = command(&["serve"], &env, &dir).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let log = dir.join("stdout.log");
+    let mut child = command(&["serve"], &env, &dir).stdout(std::fs::File::create(&log).unwrap()).stderr(Stdio::null()).spawn().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&base).await;
 
@@ -87,6 +89,13 @@ async fn sigterm_finishes_in_flight_requests_then_exits_cleanly() {
     }
     let status = wait_exit(&mut child, Duration::from_secs(10));
     assert!(status.success(), "exit status {status}");
+    // The log lines gathered in memory (telemetry's writer) are all written by the exit: one
+    // JSON line per request answered, every line whole.
+    let written = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<Value> = written.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    let answered = lines.iter().filter(|l| l["message"] == "request" && l["http.route"] == "/api/health").count();
+    assert_eq!(answered, 5, "a log line for each in-flight request:\n{written}");
+    assert_eq!(lines.last().map(|l| l["message"].clone()), Some(json!("stopped")), "the last line, logged just before exit, is written too");
 }
 
 #[tokio::test]
