@@ -52,6 +52,8 @@ impl Server {
         for task in background {
             let _ = task.await;
         }
+        // The pool waits for every connection to come back, the lane's too.
+        state.lane.release_all();
         state.db.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -129,7 +129,7 @@ impl SessionValidator {
     }
 
     /// The caller of a request, or why not.
-    pub async fn authenticate(&self, db: &PgPool, headers: &axum::http::HeaderMap) -> Result<CurrentUser, AppError> {
+    pub async fn authenticate(&self, db: &PgPool, lane: &crate::db::lane::Lane, headers: &axum::http::HeaderMap) -> Result<CurrentUser, AppError> {
         let rules = TokenRules {
             secret: &self.secret,
             cookie_prefix: &self.cookie_prefix,
@@ -139,7 +139,7 @@ impl SessionValidator {
             TokenError::Missing => AppError::Unauthorized,
             TokenError::Invalid => AppError::InvalidSession,
         })?;
-        let row = self.queries.lookup(db, &token).await?.ok_or(AppError::InvalidSession)?;
+        let row = self.queries.lookup(db, lane, &token).await?.ok_or(AppError::InvalidSession)?;
         if row.expires_at_ms <= row.now_ms {
             return Err(AppError::InvalidSession);
         }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod eligibility;
 pub mod idempotency;
 pub mod job_slots;
+pub mod lane;
 pub mod migrate;
 pub mod outbox;
 pub mod payment_files;
@@ -24,7 +25,7 @@ use sqlx::{ConnectOptions, PgPool};
 use crate::config::Settings;
 
 /// A pooled connection idle this long is pinged before it is used again.
-const IDLE_PING_AFTER: Duration = Duration::from_secs(2);
+pub(crate) const IDLE_PING_AFTER: Duration = Duration::from_secs(2);
 
 /// A pool as SPEC §11 sizes it. Lazy: the service can start and report 503 while the DB is away.
 pub fn pool(settings: &Settings, database_url: &str) -> anyhow::Result<PgPool> {
@@ -56,7 +57,10 @@ pub fn pool(settings: &Settings, database_url: &str) -> anyhow::Result<PgPool> {
         .connect_lazy_with(options))
 }
 
-/// One round trip: is the database answering?
-pub async fn ping(db: &PgPool) -> Result<(), sqlx::Error> {
-    sqlx::query_scalar!("SELECT 1 AS ping").fetch_one(db).await.map(|_| ())
+/// One round trip: is the database answering? On a lane connection (see [`lane`]).
+pub async fn ping(db: &PgPool, lane: &lane::Lane) -> Result<(), sqlx::Error> {
+    let mut conn = lane.take(db).await?;
+    sqlx::query_scalar!("SELECT 1 AS ping").fetch_one(&mut *conn).await.inspect_err(|e| lane.after_error(e))?;
+    lane.give_back(conn);
+    Ok(())
 }

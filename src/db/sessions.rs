@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::config::SessionColumns;
+use crate::db::lane::Lane;
 
 /// One row: the session, its user and the user's admin role (if any).
 #[derive(Debug, sqlx::FromRow)]
@@ -66,10 +67,14 @@ impl SessionQueries {
         SessionQueries { lookup_sql, refresh_sql }
     }
 
-    /// The session with this token, its user and admin role, and the database's clock.
-    pub async fn lookup(&self, db: &PgPool, token: &str) -> Result<Option<SessionRow>, sqlx::Error> {
+    /// The session with this token, its user and admin role, and the database's clock. On a
+    /// lane connection: one round trip (see `db::lane`).
+    pub async fn lookup(&self, db: &PgPool, lane: &Lane, token: &str) -> Result<Option<SessionRow>, sqlx::Error> {
+        let mut conn = lane.take(db).await?;
         // Dynamic SQL: the column names vary with BETTER_AUTH_COLUMNS (see the module docs).
-        sqlx::query_as(&self.lookup_sql).bind(token).fetch_optional(db).await
+        let row = sqlx::query_as(&self.lookup_sql).bind(token).fetch_optional(&mut *conn).await.inspect_err(|e| lane.after_error(e))?;
+        lane.give_back(conn);
+        Ok(row)
     }
 
     /// Moves the session's expiry forward to `new_expiry_ms` (never backwards).

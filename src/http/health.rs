@@ -176,7 +176,7 @@ const DB_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 pub async fn health(State(state): State<AppState>) -> Response {
     let started = Instant::now();
     let db_up = matches!(
-        tokio::time::timeout(DB_CHECK_TIMEOUT, crate::db::ping(&state.db)).await,
+        tokio::time::timeout(DB_CHECK_TIMEOUT, crate::db::ping(&state.db, &state.lane)).await,
         Ok(Ok(_))
     );
     let latency_ms = db_up.then(|| (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0);

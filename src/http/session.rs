@@ -15,7 +15,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         if let Some(user) = parts.extensions.get::<CurrentUser>() {
             return Ok(user.clone());
         }
-        let user = state.sessions.authenticate(&state.db, &parts.headers).await?;
+        let user = state.sessions.authenticate(&state.db, &state.lane, &parts.headers).await?;
         parts.extensions.insert(user.clone());
         Ok(user)
     }

@@ -23,6 +23,8 @@ pub struct Inner {
     pub ctx: Context,
     /// The same pool as `ctx.db`, for health and the middleware.
     pub db: PgPool,
+    /// Connections held for the per-request statements (`db::lane`).
+    pub lane: crate::db::lane::Lane,
     pub metrics: Metrics,
     /// Health's details, read at most once a second (`http::health`).
     pub health_details: crate::http::health::DetailsCache,
@@ -62,9 +64,11 @@ impl AppState {
             settings.http.rate_limit.store,
         );
         let instance_id = crate::instance_id();
+        let lane = crate::db::lane::Lane::new(settings.database.pool_max);
         AppState(Arc::new(Inner {
             settings,
             ctx,
+            lane,
             db,
             metrics: Metrics::default(),
             health_details: Default::default(),
