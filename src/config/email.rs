@@ -25,16 +25,18 @@ pub struct EmailSettings {
     pub from: String,
     /// Sender display name. `EMAIL_FROM_NAME`, default `Home Solutions`.
     pub from_name: String,
-    /// How often the sender looks for queued messages.
-    /// In milliseconds: `OUTBOX_POLL_INTERVAL_MS`, default `1000`.
+    /// How long the sender waits after a claim that found less than a full batch (after a full
+    /// one it claims again at once). In milliseconds: `OUTBOX_POLL_INTERVAL_MS`, default `1000`.
     pub outbox_poll_interval: Duration,
     /// Attempts before a message is given up (and an admin alert raised).
     /// `EMAIL_MAX_ATTEMPTS`, default `3`.
     pub max_attempts: u32,
     /// Wait between attempts. In seconds: `EMAIL_RETRY_INTERVAL_SECS`, default `300`.
     pub retry_interval: Duration,
-    /// How long a claimed message is this instance's to send; renewed before each message; the
-    /// SMTP timeout is half of it (at most 15 s). In seconds: `EMAIL_LEASE_SECS`, default `120`.
+    /// How long a claimed message is this instance's to send; a batch's claims are renewed
+    /// together, before a message when less than a send's time (and a margin to record it) is
+    /// left; the SMTP timeout is half of it (at most 15 s). In seconds: `EMAIL_LEASE_SECS`,
+    /// default `120`.
     pub lease: Duration,
 }
 

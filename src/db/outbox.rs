@@ -85,36 +85,56 @@ pub async fn claim_batch(db: &PgPool, instance: &str, lease_secs: f64, limit: i6
     .await
 }
 
-/// Extends the claim for one more send, only while it is still this claim's and unexpired;
-/// false means the lease ran out (another instance may have the message): do not send it.
-pub async fn renew(db: &PgPool, id: Uuid, token: Uuid, lease_secs: f64) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query!(
-        "UPDATE payout_email_outbox SET claimed_until = now() + make_interval(secs => $3)
-         WHERE id = $1 AND claim_token = $2 AND status = 'pending' AND claimed_until > now()",
-        id,
-        token,
+/// Extends the claims in `held` (id, claim token) by another `lease_secs`, each only while it is
+/// still that claim's and unexpired, in one statement; returns the ids extended. A claim missing
+/// from the answer lapsed (another instance may have the message): do not send it.
+pub async fn renew(db: &PgPool, held: &[(Uuid, Uuid)], lease_secs: f64) -> Result<Vec<Uuid>, sqlx::Error> {
+    let (ids, tokens): (Vec<Uuid>, Vec<Uuid>) = held.iter().copied().unzip();
+    sqlx::query_scalar!(
+        "UPDATE payout_email_outbox o SET claimed_until = now() + make_interval(secs => $3)
+         FROM unnest($1::uuid[], $2::uuid[]) AS c(id, token)
+         WHERE o.id = c.id AND o.claim_token = c.token AND o.status = 'pending' AND o.claimed_until > now()
+         RETURNING o.id",
+        &ids,
+        &tokens,
         lease_secs,
     )
-    .execute(db)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
+    .fetch_all(db)
+    .await
 }
 
-/// Records that the SMTP server accepted the message — under this claim only (a message the
-/// server accepted is sent even if the lease ran out meanwhile, unless another claim settled it).
-/// False when another claim holds the row.
-pub async fn mark_sent(db: &PgPool, id: Uuid, token: Uuid) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query!(
-        "UPDATE payout_email_outbox SET status = 'sent', sent_at = now(), claimed_until = NULL, last_error = NULL
-         WHERE id = $1 AND claim_token = $2 AND status = 'pending'",
-        id,
-        token,
+/// Records that the SMTP server accepted these messages (id, claim token), in one statement —
+/// each under its own claim only (a message the server accepted is sent even if the lease ran out
+/// meanwhile, unless another claim settled it). Returns the ids recorded; one missing is held by
+/// another claim now.
+pub async fn mark_sent(db: &PgPool, sent: &[(Uuid, Uuid)]) -> Result<Vec<Uuid>, sqlx::Error> {
+    let (ids, tokens): (Vec<Uuid>, Vec<Uuid>) = sent.iter().copied().unzip();
+    sqlx::query_scalar!(
+        "UPDATE payout_email_outbox o SET status = 'sent', sent_at = now(), claimed_until = NULL, last_error = NULL
+         FROM unnest($1::uuid[], $2::uuid[]) AS c(id, token)
+         WHERE o.id = c.id AND o.claim_token = c.token AND o.status = 'pending'
+         RETURNING o.id",
+        &ids,
+        &tokens,
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Gives back claimed messages that were never attempted (the batch stopped before them), each
+/// only while it is still that claim's: due again at once, the claim's attempt not counted.
+pub async fn release(db: &PgPool, unsent: &[(Uuid, Uuid)]) -> Result<u64, sqlx::Error> {
+    let (ids, tokens): (Vec<Uuid>, Vec<Uuid>) = unsent.iter().copied().unzip();
+    sqlx::query!(
+        "UPDATE payout_email_outbox o SET claimed_until = NULL, attempts = o.attempts - 1
+         FROM unnest($1::uuid[], $2::uuid[]) AS c(id, token)
+         WHERE o.id = c.id AND o.claim_token = c.token AND o.status = 'pending'",
+        &ids,
+        &tokens,
     )
     .execute(db)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
+    .await
+    .map(|r| r.rows_affected())
 }
 
 /// Withdraws a message that must not go out any more (its news is no longer true), under this

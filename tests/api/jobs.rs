@@ -191,7 +191,8 @@ async fn a_slot_missed_while_every_instance_was_down_runs_at_start() {
 }
 
 /// SPEC §13: outbox claims are fenced. Once a claim's lease ran out and another instance took
-/// the message, the first can neither renew, send-record nor fail it; the new holder can.
+/// the message, the first can neither renew, send-record, give back nor fail it; the new holder
+/// can. The batch statements (renew, record sent) settle only the pairs still held.
 #[tokio::test]
 async fn a_stale_sender_can_neither_send_nor_settle_a_message_taken_over() {
     use payout_service::db::outbox;
@@ -199,21 +200,159 @@ async fn a_stale_sender_can_neither_send_nor_settle_a_message_taken_over() {
     let db = sqlx::PgPool::connect(&url).await.unwrap();
     queue_emails(&db, 1).await;
     let a = outbox::claim_batch(&db, "instance-a", 0.3, 10).await.unwrap().remove(0);
-    assert!(outbox::renew(&db, a.id, a.claim_token, 0.3).await.unwrap(), "a live claim renews");
+    assert_eq!(outbox::renew(&db, &[(a.id, a.claim_token)], 0.3).await.unwrap(), [a.id], "a live claim renews");
     assert!(outbox::claim_batch(&db, "instance-b", 60.0, 10).await.unwrap().is_empty(), "claimed messages are not claimed twice");
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let b = outbox::claim_batch(&db, "instance-b", 60.0, 10).await.unwrap().remove(0);
     assert_eq!(b.id, a.id, "the expired claim was taken over");
-    assert!(!outbox::renew(&db, a.id, a.claim_token, 60.0).await.unwrap(), "the stale instance may not send");
-    assert!(!outbox::mark_sent(&db, a.id, a.claim_token).await.unwrap());
+    assert!(outbox::renew(&db, &[(a.id, a.claim_token)], 60.0).await.unwrap().is_empty(), "the stale instance may not send");
+    assert!(outbox::mark_sent(&db, &[(a.id, a.claim_token)]).await.unwrap().is_empty());
+    assert_eq!(outbox::release(&db, &[(a.id, a.claim_token)]).await.unwrap(), 0, "nor give it back");
     let mut tx = db.begin().await.unwrap();
     assert!(!outbox::mark_failed(&mut tx, a.id, a.claim_token, "stale").await.unwrap());
     tx.commit().await.unwrap();
     outbox::schedule_retry(&db, a.id, a.claim_token, "stale", 600.0).await.unwrap();
-    let row: (String, Option<String>) = sqlx::query_as("SELECT status, last_error FROM payout_email_outbox WHERE id = $1").bind(a.id).fetch_one(&db).await.unwrap();
-    assert_eq!(row, ("pending".to_string(), None), "the stale instance changed nothing");
-    assert!(outbox::mark_sent(&db, b.id, b.claim_token).await.unwrap(), "the holder records the send");
+    let row: (String, Option<String>, i32) = sqlx::query_as("SELECT status, last_error, attempts FROM payout_email_outbox WHERE id = $1").bind(a.id).fetch_one(&db).await.unwrap();
+    assert_eq!(row, ("pending".to_string(), None, 2), "the stale instance changed nothing");
+    // One statement for a batch: the stale pair is skipped, the held one is recorded.
+    let recorded = outbox::mark_sent(&db, &[(a.id, a.claim_token), (b.id, b.claim_token)]).await.unwrap();
+    assert_eq!(recorded, [b.id], "the holder records the send");
     assert_eq!(count(&db, "SELECT count(*) FROM payout_email_outbox WHERE status = 'sent'").await, 1);
+}
+
+/// Issue 15: a backlog of several batches goes out back to back. After a full batch the sender
+/// claims again at once instead of sleeping its poll interval — ten minutes here, so four
+/// batches would take half an hour if it slept between them.
+#[tokio::test]
+async fn a_backlog_of_several_batches_goes_out_without_waiting_a_poll_interval() {
+    use payout_service::notify::sender::BATCH;
+    let smtp = SmtpServer::start(free_port()).await;
+    let url = fresh_database(APP_TEMPLATE).await;
+    let db = sqlx::PgPool::connect(&url).await.unwrap();
+    let n = 3 * BATCH as usize + 50;
+    // Queued before the sender starts: its first claim finds them all due.
+    queue_emails(&db, n).await;
+    let mut env = base_env(&url);
+    with_smtp(&mut env, smtp.port);
+    env.insert("OUTBOX_POLL_INTERVAL_MS".into(), "600000".into());
+    let _sender = spawn_app_with_background(env).await;
+    let sent = || async { count(&db, "SELECT count(*) FROM payout_email_outbox WHERE status = 'sent'").await };
+    assert!(eventually(180, || async { sent().await == n as i64 }).await, "{} of {n} sent: the sender waited between batches", sent().await);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let ids: Vec<String> = smtp.messages().iter().map(|m| m.header("Message-ID").unwrap()).collect();
+    assert_eq!(ids.len(), n, "each delivered once");
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), n);
+    assert_eq!(count(&db, "SELECT count(*) FROM payout_email_outbox WHERE attempts <> 1").await, 0, "every message on its first attempt");
+}
+
+/// Issue 15: the messages of a batch share SMTP connections — one per lane, kept for the whole
+/// batch — instead of opening one each.
+#[tokio::test]
+async fn the_messages_of_a_batch_share_smtp_connections() {
+    use payout_service::notify::sender::LANES;
+    let smtp = SmtpServer::start(free_port()).await;
+    let url = fresh_database(APP_TEMPLATE).await;
+    let db = sqlx::PgPool::connect(&url).await.unwrap();
+    let n = 60;
+    queue_emails(&db, n).await;
+    let mut env = base_env(&url);
+    with_smtp(&mut env, smtp.port);
+    let _sender = spawn_app_with_background(env).await;
+    assert!(eventually(60, || async { count(&db, "SELECT count(*) FROM payout_email_outbox WHERE status = 'sent'").await == n as i64 }).await);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), n);
+    let connections = smtp.connections();
+    assert!((1..=LANES).contains(&connections), "{n} messages in one batch over {connections} SMTP connections (at most {LANES})");
+}
+
+/// SPEC §13 with a batch that outlasts its lease: the SMTP server takes 0.8 s a message, so a
+/// batch of 40 over four connections takes about two leases (4 s each). The sender renews the
+/// batch's claims as it goes, so a second instance never takes one over, and every message
+/// arrives once.
+#[tokio::test]
+async fn a_batch_that_outlasts_its_lease_is_renewed_and_no_message_goes_out_twice() {
+    let smtp = SmtpServer::start(free_port()).await;
+    let url = fresh_database(APP_TEMPLATE).await;
+    let db = sqlx::PgPool::connect(&url).await.unwrap();
+    let n = 40;
+    queue_emails(&db, n).await;
+    smtp.stall_next(n, std::time::Duration::from_millis(800));
+    let mut env = base_env(&url);
+    with_smtp(&mut env, smtp.port);
+    // A 2 s SMTP timeout: each slow send still ends well inside it.
+    env.insert("EMAIL_LEASE_SECS".into(), "4".into());
+    let _a = spawn_app_with_background(env.clone()).await;
+    let _b = spawn_app_with_background(env).await;
+    assert!(eventually(60, || async { count(&db, "SELECT count(*) FROM payout_email_outbox WHERE status = 'sent'").await == n as i64 }).await);
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(smtp.stalled(), n, "every send was slow");
+    let ids: Vec<String> = smtp.messages().iter().map(|m| m.header("Message-ID").unwrap()).collect();
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), n, "every email arrived");
+    assert_eq!(ids.len(), n, "and none twice");
+    assert_eq!(count(&db, "SELECT count(*) FROM payout_email_outbox WHERE attempts <> 1").await, 0, "each on its first claim: the lease was renewed, never lapsed");
+}
+
+/// Issue 15: on shutdown a sender starts no further message of its batch and gives the rest back
+/// at once, their attempt not counted, so another instance sends them without waiting for the
+/// lease (two minutes) to run out.
+#[tokio::test]
+async fn on_shutdown_the_unsent_rest_of_a_batch_is_given_back_at_once() {
+    let smtp = SmtpServer::start(free_port()).await;
+    let url = fresh_database(APP_TEMPLATE).await;
+    let db = sqlx::PgPool::connect(&url).await.unwrap();
+    let n = 40;
+    queue_emails(&db, n).await;
+    // A slow server: 0.3 s a message, so the batch is far from done when the signal comes.
+    smtp.stall_next(n, std::time::Duration::from_millis(300));
+    let mut env = base_env(&url);
+    with_smtp(&mut env, smtp.port);
+    let a = spawn_app_with_background(env.clone()).await;
+    assert!(eventually(20, || async { smtp.messages().len() >= 4 }).await, "the first instance is sending");
+    a.shutdown.send(true).unwrap();
+    let settled = "SELECT count(*) FROM payout_email_outbox WHERE status = 'sent' OR (status = 'pending' AND claimed_until IS NULL AND attempts = 0)";
+    assert!(eventually(20, || async { count(&db, settled).await == n as i64 }).await, "every message is either sent or given back untried");
+    let given_back = count(&db, "SELECT count(*) FROM payout_email_outbox WHERE status = 'pending'").await;
+    assert!(given_back >= 10, "{given_back} given back: the first instance stopped starting sends");
+    let _b = spawn_app_with_background(env).await;
+    assert!(eventually(60, || async { count(&db, "SELECT count(*) FROM payout_email_outbox WHERE status = 'sent'").await == n as i64 }).await, "the second instance sends the rest without waiting for the lease");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let ids: Vec<String> = smtp.messages().iter().map(|m| m.header("Message-ID").unwrap()).collect();
+    assert_eq!(ids.len(), n, "each delivered once");
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), n);
+    assert_eq!(count(&db, "SELECT count(*) FROM payout_email_outbox WHERE attempts <> 1").await, 0, "one attempt each: the given-back claims did not count");
+}
+
+/// SPEC §13 with sends recorded in batches: a send the SMTP server accepted whose "sent" cannot
+/// be written (here the column is renamed away, so only that write fails) is written before
+/// anything new is claimed. Meanwhile its lease runs out, yet it is not sent again, and a
+/// message queued meanwhile waits; once the write succeeds both are settled, each sent once.
+#[tokio::test]
+async fn an_accepted_send_that_cannot_be_recorded_is_recorded_before_anything_new_is_claimed() {
+    let smtp = SmtpServer::start(free_port()).await;
+    let url = fresh_database(APP_TEMPLATE).await;
+    let db = sqlx::PgPool::connect(&url).await.unwrap();
+    queue_emails(&db, 1).await;
+    sqlx::query("ALTER TABLE payout_email_outbox RENAME COLUMN sent_at TO sent_at_away").execute(&db).await.unwrap();
+    let mut env = base_env(&url);
+    with_smtp(&mut env, smtp.port);
+    env.insert("EMAIL_LEASE_SECS".into(), "2".into());
+    let _sender = spawn_app_with_background(env).await;
+    assert!(eventually(20, || async { smtp.messages().len() == 1 }).await, "the first message went out");
+    sqlx::query("INSERT INTO payout_email_outbox (dedupe_key, template, recipient, subject, body_text) VALUES ('test:later', 'test', 'later@tenure.test', 'Later', 'Later')")
+        .execute(&db)
+        .await
+        .unwrap();
+    // Twice the lease: the first claim has run out.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    assert_eq!(smtp.messages().len(), 1, "not sent again, and nothing new claimed while a send is unrecorded");
+    assert_eq!(count(&db, "SELECT count(*) FROM payout_email_outbox WHERE status = 'pending'").await, 2);
+    sqlx::query("ALTER TABLE payout_email_outbox RENAME COLUMN sent_at_away TO sent_at").execute(&db).await.unwrap();
+    assert!(eventually(20, || async { count(&db, "SELECT count(*) FROM payout_email_outbox WHERE status = 'sent'").await == 2 }).await);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let to: Vec<String> = smtp.messages().iter().map(|m| m.to[0].clone()).collect();
+    assert_eq!(to, ["member0@tenure.test", "later@tenure.test"], "each sent once, the later one after the first was recorded");
+    let first: i32 = sqlx::query_scalar("SELECT attempts FROM payout_email_outbox WHERE dedupe_key = 'test:0'").fetch_one(&db).await.unwrap();
+    assert_eq!(first, 1, "recorded under its first claim, never claimed again");
 }
 
 /// SPEC §13: a slot runs to completion once. A run whose instance died (its lease ran out) or

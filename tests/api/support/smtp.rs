@@ -1,7 +1,8 @@
 //! A small real SMTP server over TCP for the tests: EHLO/MAIL/RCPT/DATA/QUIT, no TLS offered,
 //! every accepted message kept for assertions. It can be started on a chosen port, stopped and
 //! started again (to test SMTP outages). It can also stall: hold the next DATA commands silent
-//! for a while before answering, as an overloaded server does.
+//! for a while before answering, as an overloaded server does. It counts the connections it
+//! accepted, so a test can see messages sharing one.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -28,6 +29,7 @@ pub struct SmtpServer {
     pub port: u16,
     pub received: Arc<Mutex<Vec<Received>>>,
     stalls: Arc<Stalls>,
+    connections: Arc<AtomicUsize>,
     task: Option<JoinHandle<()>>,
 }
 
@@ -42,7 +44,7 @@ struct Stalls {
 
 impl SmtpServer {
     pub async fn start(port: u16) -> SmtpServer {
-        let mut s = SmtpServer { port, received: Arc::new(Mutex::new(Vec::new())), stalls: Arc::default(), task: None };
+        let mut s = SmtpServer { port, received: Arc::new(Mutex::new(Vec::new())), stalls: Arc::default(), connections: Arc::default(), task: None };
         s.resume().await;
         s
     }
@@ -51,9 +53,11 @@ impl SmtpServer {
         let listener = TcpListener::bind(("127.0.0.1", self.port)).await.expect("bind SMTP port");
         let received = self.received.clone();
         let stalls = self.stalls.clone();
+        let connections = self.connections.clone();
         self.task = Some(tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { break };
+                connections.fetch_add(1, Ordering::SeqCst);
                 let received = received.clone();
                 let stalls = stalls.clone();
                 tokio::spawn(async move {
@@ -117,6 +121,11 @@ impl SmtpServer {
     /// How many DATA commands were stalled so far.
     pub fn stalled(&self) -> usize {
         self.stalls.stalled.load(Ordering::SeqCst)
+    }
+
+    /// How many connections were accepted so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
     }
 
     /// Stops listening (connections are refused until `resume`).
