@@ -60,6 +60,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "outbox_withdrawn",
         sql: include_str!("../../migrations/0009_outbox_withdrawn.sql"),
     },
+    Migration {
+        version: 10,
+        name: "payout_list_index",
+        sql: include_str!("../../migrations/0010_payout_list_index.sql"),
+    },
 ];
 
 const HISTORY_DDL: &str = "CREATE TABLE IF NOT EXISTS payout_schema_migrations (

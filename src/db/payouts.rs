@@ -136,6 +136,12 @@ pub struct ListFilter {
 }
 
 /// A page, newest first, and the total matching.
+///
+/// The count and the page are independent statements (as they always were: two snapshots), so
+/// they run at once on two connections. The page is chosen first from the narrow
+/// `payout_management_newest_idx` (ids only, an index-only scan that also filters), and only
+/// its rows are read whole and joined with their members: a deep offset walks index entries,
+/// not 50,000 wide rows and their users (bench/scale: 560 ms → under 20 ms at offset 49,950).
 pub async fn list(db: &PgPool, f: &ListFilter) -> Result<(Vec<Payout>, i64), sqlx::Error> {
     let status = f.status.map(PayoutStatus::as_str);
     let method = f.payment_method.map(PaymentMethod::as_str);
@@ -150,20 +156,22 @@ pub async fn list(db: &PgPool, f: &ListFilter) -> Result<(Vec<Payout>, i64), sql
         f.created_from,
         f.created_to,
     )
-    .fetch_one(db)
-    .await?;
+    .fetch_one(db);
     let records = sqlx::query_as!(
         Record,
-        r#"SELECT p.id, p.payout_id, p.user_id, p.membership_id, p.queue_position, p.amount, p.currency, p.status, p.payment_method,
+        r#"WITH page AS (
+             SELECT p.id, p.created_at, p.payout_id FROM payout_management p
+             WHERE ($1::text IS NULL OR p.status = $1) AND ($2::uuid IS NULL OR p.user_id = $2)
+               AND ($3::text IS NULL OR p.payment_method = $3)
+               AND ($4::timestamptz IS NULL OR p.created_at >= $4) AND ($5::timestamptz IS NULL OR p.created_at <= $5)
+             ORDER BY p.created_at DESC, p.payout_id DESC
+             LIMIT $6 OFFSET $7)
+           SELECT p.id, p.payout_id, p.user_id, p.membership_id, p.queue_position, p.amount, p.currency, p.status, p.payment_method,
                   p.eligibility_check, p.approval_workflow, p.scheduled_date, p.completed_date, p.bank_details, p.tax_withholding,
                   p.processing, p.receipt_url, p.internal_notes, p.audit_trail, p.created_by, p.created_at, p.updated_at,
                   p.audit_head, p.audit_count, u.email::text AS "member_email?", u.name AS "member_name?"
-           FROM payout_management p LEFT JOIN users u ON u.id = p.user_id
-           WHERE ($1::text IS NULL OR p.status = $1) AND ($2::uuid IS NULL OR p.user_id = $2)
-             AND ($3::text IS NULL OR p.payment_method = $3)
-             AND ($4::timestamptz IS NULL OR p.created_at >= $4) AND ($5::timestamptz IS NULL OR p.created_at <= $5)
-           ORDER BY p.created_at DESC, p.payout_id DESC
-           LIMIT $6 OFFSET $7"#,
+           FROM page JOIN payout_management p ON p.id = page.id LEFT JOIN users u ON u.id = p.user_id
+           ORDER BY page.created_at DESC, page.payout_id DESC"#,
         status,
         f.user_id,
         method,
@@ -172,8 +180,8 @@ pub async fn list(db: &PgPool, f: &ListFilter) -> Result<(Vec<Payout>, i64), sql
         f.limit,
         f.offset,
     )
-    .fetch_all(db)
-    .await?;
+    .fetch_all(db);
+    let (total, records) = tokio::try_join!(total, records)?;
     let payouts = records.into_iter().map(Payout::try_from).collect::<Result<_, _>>()?;
     Ok((payouts, total))
 }

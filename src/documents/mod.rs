@@ -72,8 +72,20 @@ impl World for DocWorld {
     }
 }
 
+/// How many renders a memoized typesetting result survives unused (typst's own watch mode keeps
+/// 10). Results every render reuses (the library, fonts, the template) stay; those of one
+/// document's data go. Without eviction typst's process-wide cache kept every document ever
+/// rendered: bench/scale measured +0.65 MiB RSS per distinct receipt, 306 MiB after 400.
+const CACHE_MAX_AGE: usize = 10;
+
 /// Typesets `template` with `data` as `/data.json`. CPU-bound: call from `spawn_blocking`.
 pub fn render(template: &str, data: &serde_json::Value) -> anyhow::Result<Vec<u8>> {
+    let pdf = typeset(template, data);
+    typst::comemo::evict(CACHE_MAX_AGE);
+    pdf
+}
+
+fn typeset(template: &str, data: &serde_json::Value) -> anyhow::Result<Vec<u8>> {
     let world = DocWorld {
         main: Source::new(file_id("/main.typ"), template.to_string()),
         data: Bytes::new(serde_json::to_vec(data)?),
