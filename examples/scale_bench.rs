@@ -599,8 +599,8 @@ async fn soak(b: Arc<Bench>, pid: u32, minutes: u64, rate: f64) -> Result<()> {
 
     println!("Soak: {minutes} min, reads at {rate}/s (open loop) + one write step a second (create 1 → bank details → approve → approve → cancel)");
     println!();
-    println!("| minute | requests | errors | p50 | p99 | max | writes p99 | RSS at end | RSS peak in minute | VmHWM | load (1 min) |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| minute | requests | errors | p50 | p99 | max | p99 lists, details, audit | p99 eligibility | p99 receipts | p99 writes | RSS at end | RSS peak in minute | VmHWM | load (1 min) |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let started = Instant::now();
     let mut rows = Vec::new();
     for minute in 1..=minutes {
@@ -608,19 +608,25 @@ async fn soak(b: Arc<Bench>, pid: u32, minutes: u64, rate: f64) -> Result<()> {
         let m = std::mem::take(&mut *current.lock().unwrap());
         let mut s = m.samples;
         s.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        let mut writes: Vec<f64> = ["create 1", "bank-info", "approve", "cancel"].iter().flat_map(|k| m.by_kind.get(k).cloned().unwrap_or_default()).collect();
-        writes.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let class = |kinds: &[&str]| {
+            let mut v: Vec<f64> = kinds.iter().flat_map(|k| m.by_kind.get(k).cloned().unwrap_or_default()).collect();
+            v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            pct(&v, 99.0)
+        };
+        let reads = class(&["list", "detail", "member status", "audit", "member's own list"]);
+        let eligibility = class(&["eligibility status", "eligibility members"]);
+        let receipts = class(&["receipt"]);
+        let writes = class(&["create 1", "bank-info", "approve", "cancel"]);
         let (rss_now, hwm) = memory(pid).unwrap_or_default();
         let peak = rss.take_peak();
         let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split_whitespace().next().unwrap_or("?").to_string();
         println!(
-            "| {minute} | {} | {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {} | {} | {} | {load} |",
+            "| {minute} | {} | {} | {:.1} ms | {:.1} ms | {:.1} ms | {reads:.1} ms | {eligibility:.1} ms | {receipts:.1} ms | {writes:.1} ms | {} | {} | {} | {load} |",
             s.len(),
             m.errors,
             pct(&s, 50.0),
             pct(&s, 99.0),
             pct(&s, 100.0),
-            pct(&writes, 99.0),
             mib(rss_now),
             mib(peak),
             mib(hwm)
