@@ -132,6 +132,7 @@ ensure_cargo() {
 }
 
 # Starts a throwaway cluster in $1 (created), sets PG_PORT; runs as 'postgres'/'nobody' when root.
+# PG_EXTRA_OPTS adds server options (bench/run loads pg_stat_statements with it).
 start_throwaway_postgres() {
   local root="$1" run=()
   mkdir -p "$root"
@@ -143,7 +144,7 @@ start_throwaway_postgres() {
     die "initdb failed"
   PG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 55432)
   "${run[@]}" "$PG_BIN/pg_ctl" -D "$root/data" -l "$root/postgres.log" -w -t 60 \
-    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off -c timezone=UTC" start >/dev/null ||
+    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off -c timezone=UTC ${PG_EXTRA_OPTS:-}" start >/dev/null ||
     die "PostgreSQL did not start; see $root/postgres.log"
   PG_STOP=("${run[@]}" "$PG_BIN/pg_ctl" -D "$root/data" -m immediate stop)
 }

@@ -20,12 +20,19 @@ use sqlx::{Connection, PgPool, Postgres};
 pub struct Lane {
     idle: Mutex<Vec<(PoolConnection<Postgres>, Instant)>>,
     max: usize,
+    /// Health's pings: concurrent calls share one (see `db::coalesce`).
+    pub(crate) pings: super::coalesce::Coalescer<(), ()>,
 }
 
 impl Lane {
     /// A lane holding at most half of a pool of `pool_max` connections (at least one).
     pub fn new(pool_max: u32) -> Self {
-        Lane { idle: Mutex::new(Vec::new()), max: (pool_max as usize / 2).max(1) }
+        Lane {
+            idle: Mutex::new(Vec::new()),
+            max: (pool_max as usize / 2).max(1),
+            // One ping at a time: the calls arriving meanwhile share the next one.
+            pings: super::coalesce::Coalescer::new(1, usize::MAX),
+        }
     }
 
     /// A connection: the lane's most recently used one, else one from the pool.

@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod coalesce;
 pub mod eligibility;
 pub mod idempotency;
 pub mod job_slots;
@@ -57,10 +58,22 @@ pub fn pool(settings: &Settings, database_url: &str) -> anyhow::Result<PgPool> {
         .connect_lazy_with(options))
 }
 
-/// One round trip: is the database answering? On a lane connection (see [`lane`]).
+/// Is the database answering? One round trip on a lane connection (see [`lane`]), started
+/// after the call: calls made while a ping is under way share the next one ([`coalesce`]).
 pub async fn ping(db: &PgPool, lane: &lane::Lane) -> Result<(), sqlx::Error> {
-    let mut conn = lane.take(db).await?;
-    sqlx::query_scalar!("SELECT 1 AS ping").fetch_one(&mut *conn).await.inspect_err(|e| lane.after_error(e))?;
-    lane.give_back(conn);
-    Ok(())
+    lane.pings
+        .call((), |batch| async move {
+            let pinged = async {
+                let mut conn = lane.take(db).await?;
+                sqlx::query_scalar!("SELECT 1 AS ping").fetch_one(&mut *conn).await.inspect_err(|e| lane.after_error(e))?;
+                lane.give_back(conn);
+                Ok::<_, sqlx::Error>(())
+            }
+            .await;
+            match pinged {
+                Ok(()) => batch.into_iter().for_each(|w| w.answer(Ok(()))),
+                Err(e) => coalesce::fail_all(batch, e),
+            }
+        })
+        .await
 }

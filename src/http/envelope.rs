@@ -4,7 +4,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use serde_json::json;
 
 /// Milliseconds-precision UTC timestamp as the envelopes carry it.
 pub fn now_iso() -> String {
@@ -24,12 +23,17 @@ impl<T: Serialize> Envelope<T> {
     }
 }
 
+/// The envelope as written: serialized straight from the data, with no intermediate JSON tree.
+#[derive(Serialize)]
+struct Wire<T> {
+    data: T,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    timestamp: String,
+}
+
 impl<T: Serialize> IntoResponse for Envelope<T> {
     fn into_response(self) -> Response {
-        let mut body = json!({ "data": self.data, "timestamp": now_iso() });
-        if let Some(message) = self.message {
-            body["message"] = json!(message);
-        }
-        (self.status, Json(body)).into_response()
+        (self.status, Json(Wire { data: self.data, message: self.message, timestamp: now_iso() })).into_response()
     }
 }

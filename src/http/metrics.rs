@@ -16,9 +16,12 @@ struct Series {
     buckets: [u64; BUCKETS.len()],
 }
 
+/// By route, then by method and status (so a request's series is found without allocating).
+type ByRoute = BTreeMap<String, BTreeMap<(&'static str, u16), Series>>;
+
 #[derive(Default)]
 pub struct Metrics {
-    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+    series: Mutex<ByRoute>,
 }
 
 /// Pool numbers read at scrape time.
@@ -38,12 +41,22 @@ impl Metrics {
     pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         // Clients choose the method; only the standard ones become label values.
         let method = match method {
-            "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS" => method,
+            "GET" => "GET",
+            "POST" => "POST",
+            "PUT" => "PUT",
+            "PATCH" => "PATCH",
+            "DELETE" => "DELETE",
+            "HEAD" => "HEAD",
+            "OPTIONS" => "OPTIONS",
             _ => "OTHER",
         };
         let seconds = elapsed.as_secs_f64();
         let mut map = self.series.lock().unwrap_or_else(|p| p.into_inner());
-        let s = map.entry((method.to_string(), route.to_string(), status)).or_default();
+        let by_status = match map.get_mut(route) {
+            Some(by_status) => by_status,
+            None => map.entry(route.to_string()).or_default(),
+        };
+        let s = by_status.entry((method, status)).or_default();
         s.count += 1;
         s.sum_seconds += seconds;
         for (i, bound) in BUCKETS.iter().enumerate() {
@@ -59,13 +72,13 @@ impl Metrics {
         let map = self.series.lock().unwrap_or_else(|p| p.into_inner());
         out.push_str("# HELP http_requests_total HTTP requests answered, by method, route and status.\n");
         out.push_str("# TYPE http_requests_total counter\n");
-        for ((method, route, status), s) in map.iter() {
-            let _ = writeln!(out, "http_requests_total{{{}}} {}", labels(method, route, *status), s.count);
+        for (route, method, status, s) in flat(&map) {
+            let _ = writeln!(out, "http_requests_total{{{}}} {}", labels(method, route, status), s.count);
         }
         out.push_str("# HELP http_request_duration_seconds Time to answer an HTTP request.\n");
         out.push_str("# TYPE http_request_duration_seconds histogram\n");
-        for ((method, route, status), s) in map.iter() {
-            let l = labels(method, route, *status);
+        for (route, method, status, s) in flat(&map) {
+            let l = labels(method, route, status);
             for (i, bound) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(out, "http_request_duration_seconds_bucket{{{l},le=\"{bound}\"}} {}", s.buckets[i]);
             }
@@ -83,6 +96,10 @@ impl Metrics {
         }
         out
     }
+}
+
+fn flat(map: &ByRoute) -> impl Iterator<Item = (&str, &str, u16, &Series)> {
+    map.iter().flat_map(|(route, by)| by.iter().map(move |((method, status), s)| (route.as_str(), *method, *status, s)))
 }
 
 fn labels(method: &str, route: &str, status: u16) -> String {

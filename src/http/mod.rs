@@ -117,11 +117,9 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     let started = Instant::now();
     let id = request_id::from_headers(req.headers());
     let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
+    // A matched route's path is shared (an Arc inside axum): no copy per request.
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     let timeout = state.settings.http.request_timeout;
 
     // Every event logged while handling the request carries its id (JSON logs print the span).
@@ -144,7 +142,7 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     }
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
-    state.metrics.record(method.as_str(), &route, status, elapsed);
+    state.metrics.record(method.as_str(), route, status, elapsed);
     let duration_ms = elapsed.as_secs_f64() * 1000.0;
     if status >= 500 {
         tracing::warn!(request_id = %id, http.method = %method, http.route = %route, http.status = status, duration_ms, "request");

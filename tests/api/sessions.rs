@@ -336,3 +336,146 @@ async fn cross_site_cookie_posts_are_refused() {
     assert_eq!(text.status(), 415, "a bodiless POST still wants JSON, if it names a type");
     assert_eq!(app.client.get(app.url("/api/me")).header("cookie", &cookie).send().await.unwrap().status(), 200, "safe methods are not checked");
 }
+
+/// Under load the service answers several session lookups with one statement (issue 15): that
+/// statement must give each session exactly the row the one-token statement gives — user,
+/// expiry, role (case-insensitive address, strongest active role, disabled rows ignored) — and
+/// nothing for an unknown token, in both column namings.
+#[tokio::test]
+async fn a_batched_lookup_answers_exactly_as_one_lookup_per_session() {
+    use payout_service::config::SessionColumns;
+    use payout_service::db::sessions::SessionQueries;
+
+    for columns in [SessionColumns::Snake, SessionColumns::Camel] {
+        let camel = matches!(columns, SessionColumns::Camel);
+        let prepare: &[&str] = if camel {
+            &[
+                r#"ALTER TABLE session RENAME COLUMN expires_at TO "expiresAt""#,
+                r#"ALTER TABLE session RENAME COLUMN user_id TO "userId""#,
+                r#"ALTER TABLE session RENAME COLUMN updated_at TO "updatedAt""#,
+                r#"ALTER TABLE session RENAME COLUMN created_at TO "createdAt""#,
+                r#"ALTER TABLE session DROP CONSTRAINT session_user_id_fkey"#,
+                r#"ALTER TABLE session ALTER COLUMN "userId" TYPE text"#,
+            ]
+        } else {
+            &[]
+        };
+        let app = app_with(if camel { &[("BETTER_AUTH_COLUMNS", "camel")] } else { &[] }, prepare).await;
+        let mut tokens = Vec::new();
+        let mut session = |user: uuid::Uuid, hours: i64| {
+            let token = uuid::Uuid::new_v4().simple().to_string();
+            tokens.push(token.clone());
+            let sql = if camel {
+                r#"INSERT INTO session (id, token, "expiresAt", "createdAt", "updatedAt", "userId") VALUES ($1, $2, now() + make_interval(hours => $3::int), now(), now(), $4::text)"#
+            } else {
+                "INSERT INTO session (id, token, expires_at, created_at, updated_at, user_id) VALUES ($1, $2, now() + make_interval(hours => $3::int), now(), now(), $4)"
+            };
+            let db = app.db.clone();
+            async move {
+                let q = sqlx::query(sql).bind(uuid::Uuid::new_v4().to_string()).bind(token).bind(hours as i32);
+                let q = if camel { q.bind(user.to_string()) } else { q.bind(user) };
+                q.execute(&db).await.unwrap();
+            }
+        };
+        let plain = app.user("plain@tenure.test", "Plain").await;
+        session(plain, 3).await;
+        session(plain, -1).await; // expired: still found, the caller compares the clocks
+        let mixed = app.user("Mixed.Case@Tenure.test", "Mixed").await;
+        app.admin("mixed.case@tenure.test", "Manager").await;
+        session(mixed, 3).await;
+        let two = app.user("two@tenure.test", "Two Roles").await;
+        app.admin("two@tenure.test", "Support").await;
+        app.admin("TWO@tenure.test", "Super Admin").await;
+        session(two, 3).await;
+        let off = app.user("off@tenure.test", "Disabled Admin").await;
+        app.admin("off@tenure.test", "Super Admin").await;
+        app.admin("OFF@tenure.test", "Support").await;
+        sqlx::query("UPDATE admin SET status = 'Disabled' WHERE email = 'off@tenure.test'").execute(&app.db).await.unwrap();
+        session(off, 3).await;
+        let null_status = app.user("null@tenure.test", "Null Status").await;
+        app.admin("null@tenure.test", "Manager").await;
+        sqlx::query("UPDATE admin SET status = NULL WHERE email = 'null@tenure.test'").execute(&app.db).await.unwrap();
+        session(null_status, 3).await;
+        let unverified = app.user("unverified@tenure.test", "Unverified").await;
+        sqlx::query("UPDATE users SET email_verified = NULL, status = 'Suspended', two_factor_enabled = true WHERE id = $1").bind(unverified).execute(&app.db).await.unwrap();
+        app.admin("unverified@tenure.test", "Manager").await;
+        session(unverified, 3).await;
+        let mut asked: Vec<String> = tokens.clone();
+        asked.push("no-such-token".into());
+        asked.push(tokens[0].clone()); // the same session asked twice in one batch
+
+        let queries = SessionQueries::new(columns);
+        let mut conn = app.db.acquire().await.unwrap();
+        let asked_refs: Vec<&str> = asked.iter().map(String::as_str).collect();
+        let batch = queries.lookup_many(&mut conn, &asked_refs).await.unwrap();
+        assert_eq!(batch.len(), tokens.len(), "one row per existing session, none for the unknown token");
+        for token in &asked {
+            let one = queries.lookup_one(&mut conn, token).await.unwrap();
+            let many = batch.get(token).cloned();
+            let without_clock = |r: Option<payout_service::db::sessions::SessionRow>| r.map(|r| payout_service::db::sessions::SessionRow { now_ms: 0, ..r });
+            assert_eq!(without_clock(many), without_clock(one), "{columns:?}: token {token}");
+        }
+        // And the roles are the expected ones, not merely equal.
+        let role = |token: &str| batch[token].admin_role.clone();
+        assert_eq!(role(&tokens[2]).as_deref(), Some("Manager"), "address matched case-insensitively");
+        assert_eq!(role(&tokens[3]).as_deref(), Some("Super Admin"), "the strongest active role");
+        assert_eq!(role(&tokens[4]).as_deref(), Some("Support"), "the disabled row is ignored");
+        assert_eq!(role(&tokens[5]).as_deref(), Some("Manager"), "no status reads as active");
+        assert_eq!(role(&tokens[0]), None);
+    }
+}
+
+/// Many signed-in users at once (the service then shares lookup statements): each request is
+/// answered with its own user, never another's, and a session deleted between two waves of
+/// requests fails in the second wave.
+#[tokio::test]
+async fn concurrent_requests_each_get_their_own_user() {
+    // 400 requests from one address: above the default rate limit, which is not under test here.
+    let app = app_with(&[("RATE_LIMIT_MAX", "100000")], &[]).await;
+    let mut users = Vec::new();
+    for i in 0..40 {
+        let email = format!("member{i}@tenure.test");
+        let id = app.user(&email, &format!("Member {i}")).await;
+        if i % 7 == 0 {
+            app.admin(&email, "Support").await;
+        }
+        users.push((id, email, app.session(id, Duration::days(3)).await, i % 7 == 0));
+    }
+    let wave = |users: Vec<(uuid::Uuid, String, String, bool)>| {
+        let (client, url) = (app.client.clone(), app.url("/api/me"));
+        async move {
+            let mut tasks = Vec::new();
+            for round in 0..5 {
+                for (id, email, token, support) in users.iter().cloned() {
+                    let (client, url) = (client.clone(), url.clone());
+                    tasks.push(tokio::spawn(async move {
+                        let res = client.get(url).header("cookie", TestApp::cookie(&token)).send().await.unwrap();
+                        let status = res.status().as_u16();
+                        let body: Value = res.json().await.unwrap();
+                        (round, id, email, support, status, body)
+                    }));
+                }
+            }
+            let mut out = Vec::new();
+            for t in tasks {
+                out.push(t.await.unwrap());
+            }
+            out
+        }
+    };
+    for (_, id, email, support, status, body) in wave(users.clone()).await {
+        assert_eq!(status, 200, "{email}: {body}");
+        assert_eq!(body["data"]["userId"], id.to_string(), "{email} got another user's answer");
+        assert_eq!(body["data"]["email"], email.as_str());
+        assert_eq!(body["data"]["isFinanceManager"], support, "{email}");
+    }
+    let revoked = users[3].2.clone();
+    sqlx::query("DELETE FROM session WHERE token = $1").bind(&revoked).execute(&app.db).await.unwrap();
+    for (_, id, email, _, status, body) in wave(users.clone()).await {
+        if id == users[3].0 {
+            assert_eq!(status, 401, "a deleted session fails at once, even in a shared statement");
+        } else {
+            assert_eq!((status, body["data"]["userId"].clone()), (200, Value::String(id.to_string())), "{email}");
+        }
+    }
+}
