@@ -5,6 +5,7 @@
 //! from the setting and cannot be checked at compile time.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -41,11 +42,19 @@ struct BatchRow {
 /// At most this many lookups share one statement.
 const MAX_BATCH: usize = 64;
 
-/// Lookup statements under way at once. Two: while PostgreSQL runs one, the service handles the
-/// answers of the other; more would split the waiting requests into smaller batches for a
-/// database that, on a small machine, cannot run more at a time anyway (bench/run on 2 cores,
-/// /api/me: 16k/s with 5, 20k/s with 2, 18.5k/s with 1).
-const LOOKUPS_IN_FLIGHT: usize = 2;
+/// Lookup statements under way at once. One: every request arriving while it runs is answered
+/// by the next, so the busier the service the fewer statements per request. More at a time
+/// split the waiting requests into smaller batches (bench/run on 2 cores, /api/me: 22.7k/s with
+/// one, 21.1k/s with two, 18.6k/s with three; PostgreSQL's CPU per request 16, 25, 35 µs). A
+/// statement of 64 lookups takes well under a millisecond, so one at a time still answers tens
+/// of thousands of requests a second even across a network.
+const LOOKUPS_IN_FLIGHT: usize = 1;
+
+/// A lookup statement not answered by then is given up: its requests get 503 (the database is
+/// not answering, as when the pool cannot hand out a connection in its 5 s), its connection is
+/// dropped, and the next requests start afresh on others — so one stuck connection (a network
+/// that swallows packets) cannot hold every request behind the shared statement.
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The session statements for one column naming, built once (the hot path only binds the
 /// token), and the lookups waiting for a statement.
@@ -113,10 +122,10 @@ impl SessionQueries {
     /// The session with this token, its user and admin role, and the database's clock.
     ///
     /// Always from a statement that starts after the call (nothing is cached: a revoked session
-    /// fails at once), on a lane connection (`db::lane`). Lookups arriving while
-    /// [`LOOKUPS_IN_FLIGHT`] statements are under way share the next one (`db::coalesce`): an
-    /// idle service runs the one-token statement per request (the statement bench/run measures),
-    /// a busy one fewer, larger statements.
+    /// fails at once), on a lane connection (`db::lane`). Lookups arriving while a statement is
+    /// under way share the next one (`db::coalesce`): an idle service runs the one-token
+    /// statement per request (the statement bench/run measures), a busy one fewer, larger
+    /// statements. A statement unanswered after [`LOOKUP_TIMEOUT`] fails its requests with 503.
     pub async fn lookup(&self, db: &PgPool, lane: &Lane, token: &str) -> Result<Option<SessionRow>, sqlx::Error> {
         self.waiting.call(token.to_owned(), |batch| self.run(db, lane, batch)).await
     }
@@ -127,11 +136,21 @@ impl SessionQueries {
             Ok(conn) => conn,
             Err(e) => return coalesce::fail_all(batch, e),
         };
-        let answers = if let [waiter] = &batch[..] {
-            self.lookup_one(&mut conn, &waiter.request).await.map(|row| row.map(|r| HashMap::from([(waiter.request.clone(), r)])))
-        } else {
-            let tokens: Vec<&str> = batch.iter().map(|w| w.request.as_str()).collect();
-            self.lookup_many(&mut conn, &tokens).await.map(Some)
+        let statement = async {
+            if let [waiter] = &batch[..] {
+                self.lookup_one(&mut conn, &waiter.request).await.map(|row| row.map(|r| HashMap::from([(waiter.request.clone(), r)])))
+            } else {
+                let tokens: Vec<&str> = batch.iter().map(|w| w.request.as_str()).collect();
+                self.lookup_many(&mut conn, &tokens).await.map(Some)
+            }
+        };
+        let Ok(answers) = tokio::time::timeout(LOOKUP_TIMEOUT, statement).await else {
+            // Mid-statement: the connection is dropped (the pool checks it), never reused here;
+            // the lane's others may sit behind the same fault, so they go back to the pool too.
+            drop(conn);
+            lane.release_all();
+            tracing::warn!(requests = batch.len(), timeout_secs = LOOKUP_TIMEOUT.as_secs(), "session lookup timed out");
+            return coalesce::fail_all(batch, sqlx::Error::PoolTimedOut);
         };
         match answers {
             Ok(found) => {

@@ -479,3 +479,29 @@ async fn concurrent_requests_each_get_their_own_user() {
         }
     }
 }
+
+/// Requests share the session-lookup statement, so a statement that hangs must not hold them
+/// all until the request timeout (30 s): after 5 s its requests get 503 (the database is not
+/// answering), and once the cause is gone the next requests are answered again. Here the cause
+/// is a transaction holding the session table locked, as a main-app migration might.
+#[tokio::test]
+async fn a_stuck_session_lookup_answers_503_and_the_service_recovers() {
+    let app = spawn_app().await;
+    let user = app.user("patient@tenure.test", "Patient").await;
+    let token = app.session(user, Duration::days(3)).await;
+    let me = || app.client.get(app.url("/api/me")).header("cookie", TestApp::cookie(&token)).send();
+    assert_eq!(me().await.unwrap().status(), 200);
+
+    let mut locker = app.db.begin().await.unwrap();
+    sqlx::query("LOCK TABLE session IN ACCESS EXCLUSIVE MODE").execute(&mut *locker).await.unwrap();
+    let started = std::time::Instant::now();
+    let res = me().await.unwrap();
+    let waited = started.elapsed();
+    assert_eq!(res.status(), 503);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE");
+    assert!(waited >= std::time::Duration::from_secs(4) && waited < std::time::Duration::from_secs(20), "gave up after {waited:?}");
+
+    locker.rollback().await.unwrap();
+    assert!(eventually(10, || async { me().await.map(|r| r.status() == 200).unwrap_or(false) }).await, "lookups answer again");
+}
