@@ -110,9 +110,7 @@ fn copy(error: &sqlx::Error) -> sqlx::Error {
         sqlx::Error::WorkerCrashed => sqlx::Error::WorkerCrashed,
         sqlx::Error::Io(io) => sqlx::Error::Io(std::io::Error::new(io.kind(), io.to_string())),
         // The database going away (08…, 57P…) reads as a broken connection: 503 either way.
-        sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")) => {
-            sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, db.to_string()))
-        }
+        gone if super::database_gone(gone) => sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, gone.to_string())),
         other => sqlx::Error::Protocol(format!("a shared statement failed: {other}")),
     }
 }

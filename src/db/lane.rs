@@ -66,7 +66,7 @@ impl Lane {
     /// check on return closes the dead ones, so one failed request is the only one.
     pub fn after_error(&self, error: &sqlx::Error) {
         if matches!(error, sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed)
-            || matches!(error, sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")))
+            || super::database_gone(error)
         {
             self.release_all();
         }

@@ -58,6 +58,12 @@ pub fn pool(settings: &Settings, database_url: &str) -> anyhow::Result<PgPool> {
         .connect_lazy_with(options))
 }
 
+/// An error saying the database went away or is shutting down (SQLSTATE class 08, 57P…): the
+/// connection that got it is not worth keeping, and the caller should hear 503.
+pub(crate) fn database_gone(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")))
+}
+
 /// Is the database answering? One round trip on a lane connection (see [`lane`]), started
 /// after the call: calls made while a ping is under way share the next one ([`coalesce`]).
 pub async fn ping(db: &PgPool, lane: &lane::Lane) -> Result<(), sqlx::Error> {
